@@ -1,0 +1,30 @@
+/** The validated, defaulted settings the server runs with. */
+export interface Config {
+  kv: {
+    /** Address to listen on. @default "127.0.0.1" */
+    ip: string;
+    /** Port to listen on; 0 picks a free one. @default 1987 */
+    port: number;
+    /** Largest accepted message, in UTF-8 bytes. @default 1024 */
+    maxPayload: number;
+  };
+  store: StoreConfig;
+  limits: {
+    /** Bytes of responses queued for one connection before it is closed with 1008. @default 4194304 */
+    maxBacklog: number;
+    /** Seconds without traffic before a connection is closed. @default 180 */
+    idleTimeout: number;
+  };
+}
+
+export type StoreConfig =
+  | { type: "memory" }
+  | {
+      type: "redis";
+      /** `redis://` or `rediss://` URL of a single Redis; exclusive with `cluster`. */
+      url?: string;
+      /** Seed node URLs of a Redis Cluster; exclusive with `url`. */
+      cluster?: string[];
+      /** Milliseconds before a store operation is answered with status 100. @default 1000 */
+      commandTimeout: number;
+    };
