@@ -1,0 +1,231 @@
+import { compact, JsonSyntaxError, Scanner, stringValue } from "../json/scanner.ts";
+import { Status } from "./status.ts";
+
+/** Commands whose body is an object of key -> value. */
+export type PairCommandName = "KV_SET" | "KV_SETQ" | "KV_ADD" | "KV_ADDQ" | "KV_APPEND";
+/** Commands whose body is an array of keys. */
+export type KeyCommandName = "KV_GET" | "KV_RMV" | "KV_CONTAINS";
+/** Commands whose body is an object whose members are ignored. */
+export type WholeCommandName = "KV_COUNT" | "KV_CLEAR" | "KV_SERVER_INFO";
+export type CommandName = PairCommandName | KeyCommandName | WholeCommandName;
+
+type BodyShape = "pairs" | "keys" | "whole";
+
+const SHAPES: ReadonlyMap<string, BodyShape> = new Map<CommandName, BodyShape>([
+  ["KV_SET", "pairs"],
+  ["KV_SETQ", "pairs"],
+  ["KV_ADD", "pairs"],
+  ["KV_ADDQ", "pairs"],
+  ["KV_APPEND", "pairs"],
+  ["KV_GET", "keys"],
+  ["KV_RMV", "keys"],
+  ["KV_CONTAINS", "keys"],
+  ["KV_COUNT", "whole"],
+  ["KV_CLEAR", "whole"],
+  ["KV_SERVER_INFO", "whole"],
+]);
+
+/**
+ * A key as the client wrote it: `key` is its decoded value, `token` its JSON
+ * string token, ready to be written into a response without encoding it again.
+ */
+export interface Keys {
+  keys: string[];
+  tokens: string[];
+}
+
+export type Command =
+  | ({ name: PairCommandName; values: string[] } & Keys)
+  /** `keys[i]` is null where the element was not a string (status 26). */
+  | { name: KeyCommandName; keys: (string | null)[]; tokens: string[] }
+  | { name: WholeCommandName };
+
+/** A message that can't be tied to a command: answered with `KV_ERR`. */
+export interface MessageError {
+  name: "KV_ERR";
+  st: typeof Status.JsonInvalid | typeof Status.CommandNotExist | typeof Status.CommandMultiple;
+  m: string;
+}
+
+/** A known command whose body has the wrong JSON type (status 12). */
+export interface BodyTypeError {
+  name: "BODY_TYPE";
+  command: CommandName;
+}
+
+export type Parsed = Command | MessageError | BodyTypeError;
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+
+/**
+ * Parses one text message. Precedence follows the spec: JSON validity of the
+ * whole message first, then the member count, the command name, the body type.
+ */
+export function parseMessage(text: string): Parsed {
+  const sc = new Scanner(text);
+  try {
+    return parseObject(sc);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return messageError(Status.JsonInvalid, error.message);
+    throw error;
+  }
+}
+
+function parseObject(sc: Scanner): Parsed {
+  sc.skipSpace();
+  if (sc.peek() !== OPEN_BRACE) {
+    sc.value();
+    expectEnd(sc);
+    return messageError(Status.JsonInvalid, "message is not a JSON object");
+  }
+  sc.pos++;
+  sc.skipSpace();
+  if (sc.peek() === CLOSE_BRACE) {
+    sc.pos++;
+    expectEnd(sc);
+    return messageError(Status.CommandNotExist, "");
+  }
+  const nameStart = sc.pos;
+  sc.string();
+  const name = stringValue(sc.text, nameStart, sc.pos, sc.escaped);
+  sc.expect(0x3a);
+  sc.skipSpace();
+  const first = parseBody(sc, name);
+  let members = 1;
+  for (;;) {
+    sc.skipSpace();
+    const c = sc.peek();
+    sc.pos++;
+    if (c === CLOSE_BRACE) break;
+    if (c !== COMMA) sc.fail("expected ',' or '}'");
+    sc.skipSpace();
+    sc.string();
+    sc.expect(0x3a);
+    sc.skipSpace();
+    sc.value();
+    members++;
+  }
+  expectEnd(sc);
+  return members === 1 ? first : messageError(Status.CommandMultiple, "");
+}
+
+function expectEnd(sc: Scanner): void {
+  sc.skipSpace();
+  if (!sc.atEnd()) sc.fail("unexpected text after the JSON value");
+}
+
+function parseBody(sc: Scanner, name: string): Parsed {
+  const shape = SHAPES.get(name);
+  const open = sc.peek();
+  if (shape === undefined) {
+    sc.value();
+    return messageError(Status.CommandNotExist, name);
+  }
+  const command = name as CommandName;
+  if (open !== (shape === "keys" ? OPEN_BRACKET : OPEN_BRACE)) {
+    sc.value();
+    return { name: "BODY_TYPE", command };
+  }
+  if (shape === "whole") {
+    sc.value();
+    return { name: command as WholeCommandName };
+  }
+  return shape === "pairs"
+    ? parsePairs(sc, command as PairCommandName)
+    : parseKeys(sc, command as KeyCommandName);
+}
+
+function parsePairs(sc: Scanner, name: PairCommandName): Command {
+  const text = sc.text;
+  const keys: string[] = [];
+  const tokens: string[] = [];
+  const values: string[] = [];
+  sc.pos++;
+  sc.skipSpace();
+  if (sc.peek() === CLOSE_BRACE) {
+    sc.pos++;
+    return { name, keys, tokens, values };
+  }
+  for (;;) {
+    const keyStart = sc.pos;
+    sc.string();
+    const keyEnd = sc.pos;
+    keys.push(stringValue(text, keyStart, keyEnd, sc.escaped));
+    tokens.push(text.slice(keyStart, keyEnd));
+    sc.expect(0x3a);
+    sc.skipSpace();
+    const valueStart = sc.pos;
+    sc.value();
+    values.push(sc.spaced ? compact(text, valueStart, sc.pos) : text.slice(valueStart, sc.pos));
+    sc.skipSpace();
+    const c = sc.peek();
+    sc.pos++;
+    if (c === CLOSE_BRACE) break;
+    if (c !== COMMA) sc.fail("expected ',' or '}'");
+    sc.skipSpace();
+  }
+  if (keys.length > 1) dropRepeatedKeys(keys, tokens, values);
+  return { name, keys, tokens, values };
+}
+
+/** A member named twice counts once, in its first place, with its last value. */
+function dropRepeatedKeys(keys: string[], tokens: string[], values: string[]): void {
+  const firstIndex = new Map<string, number>();
+  let kept = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const seen = firstIndex.get(key);
+    if (seen !== undefined) {
+      values[seen] = values[i] as string;
+      continue;
+    }
+    firstIndex.set(key, kept);
+    keys[kept] = key;
+    tokens[kept] = tokens[i] as string;
+    values[kept] = values[i] as string;
+    kept++;
+  }
+  keys.length = kept;
+  tokens.length = kept;
+  values.length = kept;
+}
+
+function parseKeys(sc: Scanner, name: KeyCommandName): Command {
+  const text = sc.text;
+  const keys: (string | null)[] = [];
+  const tokens: string[] = [];
+  sc.pos++;
+  sc.skipSpace();
+  if (sc.peek() === CLOSE_BRACKET) {
+    sc.pos++;
+    return { name, keys, tokens };
+  }
+  for (;;) {
+    const start = sc.pos;
+    if (sc.peek() === QUOTE) {
+      sc.string();
+      keys.push(stringValue(text, start, sc.pos, sc.escaped));
+      tokens.push(text.slice(start, sc.pos));
+    } else {
+      sc.value();
+      keys.push(null);
+      tokens.push('""');
+    }
+    sc.skipSpace();
+    const c = sc.peek();
+    sc.pos++;
+    if (c === CLOSE_BRACKET) break;
+    if (c !== COMMA) sc.fail("expected ',' or ']'");
+    sc.skipSpace();
+  }
+  return { name, keys, tokens };
+}
+
+function messageError(st: MessageError["st"], m: string): MessageError {
+  return { name: "KV_ERR", st, m };
+}

@@ -1,0 +1,15 @@
+import type { StoreConfig } from "../config/config.ts";
+import { MemoryStore } from "./memory.ts";
+import type { Store } from "./store.ts";
+
+/** The store the configuration names. */
+export function createStore(config: StoreConfig): Store {
+  switch (config.type) {
+    case "memory":
+      return new MemoryStore();
+    case "redis":
+      throw new Error("the Redis store is not implemented yet");
+    default:
+      return config satisfies never;
+  }
+}
