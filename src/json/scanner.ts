@@ -29,6 +29,19 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
+/** Container kinds by depth, shared: a scan never yields before it ends. */
+let stack = new Uint8Array(256);
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this finds them.
+const CONTROL = /[\u0000-\u001f]/g;
+const BACKSLASHES = /\\/g;
+
+/** The index of the next match at or after `from`, or Infinity. */
+function findFrom(pattern: RegExp, text: string, from: number): number {
+  pattern.lastIndex = from;
+  return pattern.exec(text)?.index ?? Number.POSITIVE_INFINITY;
+}
+
 const IN_ARRAY = 0;
 const IN_OBJECT = 1;
 
@@ -48,7 +61,10 @@ export class Scanner {
   /** Whether whitespace was skipped inside the last value scanned. */
   spaced = false;
   readonly text: string;
-  #stack = new Uint8Array(64);
+  // Where the next control character and backslash are, found once per
+  // stretch of text so that long strings are scanned natively.
+  #nextControl = -1;
+  #nextBackslash = -1;
 
   constructor(text: string) {
     this.text = text;
@@ -66,21 +82,24 @@ export class Scanner {
   /** Skips whitespace; answers whether there was any. */
   skipSpace(): boolean {
     const s = this.text;
-    let i = this.pos;
-    for (;;) {
+    const start = this.pos;
+    // Bounded: reading past the end makes the JIT give up its fast charCodeAt.
+    const n = s.length;
+    let i = start;
+    while (i < n) {
       const c = s.charCodeAt(i);
       if (c !== SPACE && c !== LF && c !== CR && c !== TAB) break;
       i++;
     }
-    const skipped = i !== this.pos;
     this.pos = i;
-    return skipped;
+    return i !== start;
   }
 
   /** Consumes one expected character, after optional whitespace. */
   expect(code: number): void {
     this.skipSpace();
-    if (this.text.charCodeAt(this.pos) !== code) this.fail(`expected '${String.fromCharCode(code)}'`);
+    if (this.text.charCodeAt(this.pos) !== code)
+      this.fail(`expected '${String.fromCharCode(code)}'`);
     this.pos++;
   }
 
@@ -91,21 +110,39 @@ export class Scanner {
     if (s.charCodeAt(i) !== QUOTE) this.fail("expected a string");
     i++;
     let escaped = false;
+    // Short strings are cheapest char by char; long ones jump by indexOf.
+    const fastEnd = i + 16;
     for (;;) {
       const c = s.charCodeAt(i);
-      if (c === QUOTE) break;
+      if (c === QUOTE) {
+        this.pos = i + 1;
+        this.escaped = escaped;
+        return;
+      }
       if (c === BACKSLASH) {
         escaped = true;
         i = this.#escape(i + 1);
       } else if (c >= SPACE) {
-        i++;
+        if (++i === fastEnd) break;
       } else {
-        this.pos = i;
-        this.fail(c !== c ? "unterminated string" : "control character in string");
+        this.#failAt(i, Number.isNaN(c) ? "unterminated string" : "control character in string");
       }
     }
-    this.pos = i + 1;
-    this.escaped = escaped;
+    for (;;) {
+      const q = s.indexOf('"', i);
+      if (q < 0) this.#failAt(s.length, "unterminated string");
+      if (this.#nextControl < i) this.#nextControl = findFrom(CONTROL, s, i);
+      if (this.#nextControl < q) this.#failAt(this.#nextControl, "control character in string");
+      if (this.#nextBackslash < i) this.#nextBackslash = findFrom(BACKSLASHES, s, i);
+      if (this.#nextBackslash < q) {
+        escaped = true;
+        i = this.#escape(this.#nextBackslash + 1);
+        continue;
+      }
+      this.pos = q + 1;
+      this.escaped = escaped;
+      return;
+    }
   }
 
   /** Scans any value starting at `pos` (no leading whitespace); sets `spaced`. */
@@ -137,7 +174,7 @@ export class Scanner {
           return;
         }
         if (this.skipSpace()) spaced = true;
-        const kind = this.#stack[depth - 1];
+        const kind = stack[depth - 1];
         const d = s.charCodeAt(this.pos);
         this.pos++;
         if (d === COMMA) {
@@ -170,12 +207,12 @@ export class Scanner {
   }
 
   #push(depth: number, kind: number): void {
-    if (depth === this.#stack.length) {
+    if (depth === stack.length) {
       const grown = new Uint8Array(depth * 2);
-      grown.set(this.#stack);
-      this.#stack = grown;
+      grown.set(stack);
+      stack = grown;
     }
-    this.#stack[depth] = kind;
+    stack[depth] = kind;
   }
 
   #scalar(c: number): void {
@@ -184,7 +221,7 @@ export class Scanner {
     else if (c === 0x74) this.#literal("true");
     else if (c === 0x66) this.#literal("false");
     else if (c === 0x6e) this.#literal("null");
-    else this.fail(c !== c ? "unexpected end" : "unexpected character");
+    else this.fail(Number.isNaN(c) ? "unexpected end" : "unexpected character");
   }
 
   #literal(word: string): void {

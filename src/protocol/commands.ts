@@ -169,8 +169,22 @@ function parsePairs(sc: Scanner, name: PairCommandName): Command {
     if (c !== COMMA) sc.fail("expected ',' or '}'");
     sc.skipSpace();
   }
-  if (keys.length > 1) dropRepeatedKeys(keys, tokens, values);
+  if (keys.length > 1 && hasRepeats(keys)) dropRepeatedKeys(keys, tokens, values);
   return { name, keys, tokens, values };
+}
+
+/**
+ * Whether a key occurs twice. Pairwise for the usual few keys: hashing
+ * freshly sliced strings into a Map costs more than comparing them.
+ */
+function hasRepeats(keys: readonly string[]): boolean {
+  const n = keys.length;
+  if (n > 16) return new Set(keys).size !== n;
+  for (let i = 1; i < n; i++) {
+    const key = keys[i];
+    for (let j = 0; j < i; j++) if (keys[j] === key) return true;
+  }
+  return false;
 }
 
 /** A member named twice counts once, in its first place, with its last value. */

@@ -54,7 +54,10 @@ export function storeSuite(
     test("a batch answers one result per key, in order", async () => {
       const keys = Array.from({ length: 50 }, (_, i) => key(`batch${i}`));
       const existing = keys.filter((_, i) => i % 3 === 0);
-      await store.set(existing, existing.map(() => "0"));
+      await store.set(
+        existing,
+        existing.map(() => "0"),
+      );
       const values = keys.map((_, i) => `[${i}]`);
       expect(await store.set(keys, values)).toEqual(
         keys.map((_, i) => (i % 3 === 0 ? Status.KeyUpdated : Status.KeySet)),
@@ -92,7 +95,12 @@ export function storeSuite(
         ["array + empty array", "[0.1,1e21]", "[]", "[0.1,1e21]"],
         ["nested empty containers", "[[]]", "[{},[]]", "[[],{},[]]"],
         ["object + object", '{"10":1,"a":2}', '{"2":3,"a":9}', '{"10":1,"a":2,"2":3}'],
-        ["object with an escaped existing name", '{"a":1}', '{"\\u0061":2,"b":[]}', '{"a":1,"b":[]}'],
+        [
+          "object with an escaped existing name",
+          '{"a":1}',
+          '{"\\u0061":2,"b":[]}',
+          '{"a":1,"b":[]}',
+        ],
         ["empty object + object", "{}", '{"x":{}}', '{"x":{}}'],
         ["object + empty object", '{"x":1}', "{}", '{"x":1}'],
         ["string + string", '"ab"', '"c\\"d"', '"abc\\"d"'],
@@ -148,7 +156,10 @@ export function storeSuite(
     test("count covers the whole store and clear empties it, answering how many it deleted", async () => {
       expect(await store.count()).toBe(0);
       const keys = Array.from({ length: 25 }, (_, i) => key(`count${i}`));
-      await store.set(keys, keys.map(() => "1"));
+      await store.set(
+        keys,
+        keys.map(() => "1"),
+      );
       expect(await store.count()).toBe(25);
       expect(await store.clear()).toBe(25);
       expect(await store.count()).toBe(0);

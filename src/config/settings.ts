@@ -1,0 +1,186 @@
+import { isIP } from "node:net";
+
+/** A rejected value; the message says why, and `load.ts` prefixes the source and field. */
+export class InvalidValue extends Error {}
+
+/** How one setting's values are read from JSON (the file) and from text (environment, flags). */
+export interface Kind<T> {
+  readonly fromFile: (value: unknown) => T;
+  readonly fromText: (text: string) => T;
+}
+
+/** One row of the settings table: where a field may be given and how it is checked. */
+export interface Setting<T> {
+  readonly kind: Kind<T>;
+  readonly default?: T;
+  /** Flag name without the leading `--`. */
+  readonly flag?: string;
+  /** Variables, strongest first; a name outside `KVFLEET_` is borrowed from other tools. */
+  readonly env: readonly string[];
+}
+
+const MAX_SHOWN = 60;
+
+function clip(text: string): string {
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
+}
+
+/** A file value as it appears in messages; the JSON form keeps the message on one line. */
+function showJson(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value !== null && typeof value === "object") return "an object";
+  return clip(JSON.stringify(value));
+}
+
+function showText(text: string): string {
+  return clip(JSON.stringify(text));
+}
+
+function fail(message: string): never {
+  throw new InvalidValue(message);
+}
+
+function integer(min: number, max: number): Kind<number> {
+  const expected = `expected an integer from ${min} to ${max}`;
+  const inRange = (n: number) => Number.isInteger(n) && n >= min && n <= max;
+  return {
+    fromFile: (v) =>
+      typeof v === "number" && inRange(v) ? v : fail(`${expected}, got ${showJson(v)}`),
+    // Only plain digits: Number() would also take "1e3", " 5", "0x10" and "".
+    fromText: (t) =>
+      /^[0-9]+$/.test(t) && inRange(Number(t))
+        ? Number(t)
+        : fail(`${expected}, got ${showText(t)}`),
+  };
+}
+
+function exactly(value: number): Kind<number> {
+  const expected = `expected ${value}`;
+  return {
+    fromFile: (v) => (v === value ? value : fail(`${expected}, got ${showJson(v)}`)),
+    fromText: (t) => (t === String(value) ? value : fail(`${expected}, got ${showText(t)}`)),
+  };
+}
+
+function oneOf<const T extends string>(...values: T[]): Kind<T> {
+  const expected = `expected ${values.map((v) => JSON.stringify(v)).join(" or ")}`;
+  const check = (v: unknown, shown: string): T =>
+    values.includes(v as T) ? (v as T) : fail(`${expected}, got ${shown}`);
+  return { fromFile: (v) => check(v, showJson(v)), fromText: (t) => check(t, showText(t)) };
+}
+
+// Labels may hold underscores: container runtimes hand out such names and resolvers accept them.
+const LABEL = "[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?";
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`, "i");
+
+function checkHost(v: unknown, shown: string): string {
+  // All-numeric names are malformed IPv4 addresses, not hostnames.
+  const ok = typeof v === "string" && (isIP(v) !== 0 || (HOSTNAME.test(v) && !/^[0-9.]+$/.test(v)));
+  return ok ? v : fail(`expected an IP address or a hostname, got ${shown}`);
+}
+
+const host: Kind<string> = {
+  fromFile: (v) => checkHost(v, showJson(v)),
+  fromText: (t) => checkHost(t, showText(t)),
+};
+
+const REDIS_EXPECTED = "expected a redis:// or rediss:// URL";
+
+/** Redis URLs may carry a password, so failures describe the value instead of echoing it. */
+function checkRedisUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(`${REDIS_EXPECTED}, got a value that is not a URL`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    return fail(`${REDIS_EXPECTED}, got a URL with scheme ${url.protocol}`);
+  }
+  if (url.hostname === "") return fail(`${REDIS_EXPECTED}, got a URL without a host`);
+  return text;
+}
+
+const redisUrl: Kind<string> = {
+  fromFile: (v) =>
+    typeof v === "string" ? checkRedisUrl(v) : fail(`${REDIS_EXPECTED}, got ${typeOf(v)}`),
+  fromText: checkRedisUrl,
+};
+
+/** A value's JSON type for messages that must not echo the value itself. */
+export function typeOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return `a ${typeof v}`;
+}
+
+const LIST_EXPECTED = "expected a non-empty list of redis:// or rediss:// URLs";
+
+function checkRedisUrls(items: readonly unknown[]): string[] {
+  if (items.length === 0) return fail(`${LIST_EXPECTED}, got an empty list`);
+  return items.map((item, i) => {
+    try {
+      return typeof item === "string" ? checkRedisUrl(item) : fail(`got ${typeOf(item)}`);
+    } catch (e) {
+      return fail(`item ${i + 1} of ${items.length}: ${(e as Error).message}`);
+    }
+  });
+}
+
+const redisUrls: Kind<string[]> = {
+  fromFile: (v) =>
+    Array.isArray(v) ? checkRedisUrls(v) : fail(`${LIST_EXPECTED}, got ${typeOf(v)}`),
+  fromText: (t) => checkRedisUrls(t === "" ? [] : t.split(",").map((s) => s.trim())),
+};
+
+/**
+ * Every setting, keyed by its path in the config file. Flags, environment and file are all
+ * read through this table, so adding a row is all a new setting needs (besides `Config`).
+ */
+export const SETTINGS = {
+  version: { kind: exactly(1), default: 1, env: [] },
+  "kv.ip": { kind: host, default: "127.0.0.1", flag: "ip", env: ["KVFLEET_IP"] },
+  "kv.port": { kind: integer(0, 65535), default: 1987, flag: "port", env: ["KVFLEET_PORT"] },
+  "kv.maxPayload": {
+    kind: integer(64, 2097152),
+    default: 1024,
+    flag: "max-payload",
+    env: ["KVFLEET_MAX_PAYLOAD"],
+  },
+  "store.type": {
+    kind: oneOf("memory", "redis"),
+    default: "memory",
+    flag: "store",
+    env: ["KVFLEET_STORE"],
+  },
+  "store.url": { kind: redisUrl, flag: "redis-url", env: ["KVFLEET_REDIS_URL", "REDIS_URL"] },
+  "store.cluster": { kind: redisUrls, flag: "redis-cluster", env: ["KVFLEET_REDIS_CLUSTER"] },
+  "store.commandTimeout": {
+    kind: integer(10, 60000),
+    default: 1000,
+    flag: "command-timeout",
+    env: ["KVFLEET_COMMAND_TIMEOUT"],
+  },
+  "limits.maxBacklog": {
+    kind: integer(1024, 1073741824),
+    default: 4194304,
+    flag: "max-backlog",
+    env: ["KVFLEET_MAX_BACKLOG"],
+  },
+  "limits.idleTimeout": {
+    kind: integer(8, 960),
+    default: 180,
+    flag: "idle-timeout",
+    env: ["KVFLEET_IDLE_TIMEOUT"],
+  },
+} as const satisfies Record<string, Setting<unknown>>;
+
+/** A setting's path in the config file, e.g. `kv.port`. */
+export type Path = keyof typeof SETTINGS;
+
+/** The checked value type of the setting at `P`. */
+export type Value<P extends Path> = (typeof SETTINGS)[P]["kind"] extends Kind<infer T> ? T : never;
+
+/** The config file path is not a setting: it has no place in the file itself. */
+export const CONFIG_FLAG = "config";
+export const CONFIG_ENV = "KVFLEET_CONFIG";

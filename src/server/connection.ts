@@ -1,0 +1,109 @@
+import type { Reply } from "./execute.ts";
+
+/** The part of a server-side WebSocket a connection needs; plain objects stand in for it in tests. */
+export interface ClientSocket {
+  send(text: string): number;
+  close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+  cork<T>(callback: () => T): T;
+}
+
+/** Close code when the client reads too slowly for its backlog (policy violation). */
+export const CLOSE_BACKLOG = 1008;
+
+interface Pending {
+  texts: string[] | null;
+  /** Bytes of the request held until the reply is sent. */
+  size: number;
+}
+
+/**
+ * Sends the replies of one client in request order, even when some come from
+ * the store later than replies to later requests. What waits here, and what
+ * the socket still buffers, is bounded by `maxBacklog` bytes; past it the
+ * connection is closed rather than answers dropped or memory grown.
+ */
+export class Connection {
+  readonly #socket: ClientSocket;
+  readonly #maxBacklog: number;
+  #queue: Pending[] = [];
+  #head = 0;
+  #pendingBytes = 0;
+  #closed = false;
+
+  constructor(socket: ClientSocket, maxBacklog: number) {
+    this.#socket = socket;
+    this.#maxBacklog = maxBacklog;
+  }
+
+  /** Queues the reply to a request of `size` bytes. */
+  reply(reply: Reply, size: number): void {
+    if (this.#closed) return;
+    if (!(reply instanceof Promise)) {
+      if (this.#head === this.#queue.length) this.#send(reply);
+      else this.#queue.push({ texts: reply, size: 0 });
+      return;
+    }
+    const pending: Pending = { texts: null, size };
+    this.#queue.push(pending);
+    this.#pendingBytes += size;
+    if (this.#overLimit()) return;
+    reply.then((texts) => {
+      pending.texts = texts;
+      this.#pendingBytes -= size;
+      this.#flush();
+    });
+  }
+
+  /** Stops sending: the socket is gone. */
+  closed(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#head = 0;
+  }
+
+  /** Requests whose replies have not been sent yet. */
+  get waiting(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  #flush(): void {
+    const queue = this.#queue;
+    while (!this.#closed && this.#head < queue.length) {
+      const texts = (queue[this.#head] as Pending).texts;
+      if (texts === null) break;
+      this.#head++;
+      this.#send(texts);
+    }
+    if (this.#head === queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+  }
+
+  #send(texts: string[]): void {
+    if (texts.length === 0 || this.#closed) return;
+    const socket = this.#socket;
+    let dropped = false;
+    if (texts.length === 1) {
+      dropped = socket.send(texts[0] as string) === 0;
+    } else {
+      socket.cork(() => {
+        for (const text of texts) if (socket.send(text) === 0) dropped = true;
+      });
+    }
+    if (dropped) this.#close();
+    else this.#overLimit();
+  }
+
+  #overLimit(): boolean {
+    if (this.#pendingBytes + this.#socket.getBufferedAmount() <= this.#maxBacklog) return false;
+    this.#close();
+    return true;
+  }
+
+  #close(): void {
+    this.#socket.close(CLOSE_BACKLOG, "backlog limit exceeded");
+    this.closed();
+  }
+}
