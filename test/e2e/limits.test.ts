@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { TestClient } from "../support/client.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { type ServerProcess, startServer } from "../support/server.ts";
+
+const portOf = (server: ServerProcess) => Number(new URL(server.url).port);
+
+/** A KV_SET message of exactly `bytes` UTF-8 bytes, padded with two-byte characters. */
+function setMessageOfSize(bytes: number): string {
+  const empty = '{"KV_SET":{"k":""}}';
+  const room = bytes - Buffer.byteLength(empty);
+  const text = "é".repeat(Math.floor(room / 2)) + "x".repeat(room % 2);
+  const message = `{"KV_SET":{"k":"${text}"}}`;
+  expect(Buffer.byteLength(message)).toBe(bytes);
+  return message;
+}
+
+describe("default limits (maxPayload 1024)", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.stop());
+
+  test("a message of exactly maxPayload bytes is executed", async () => {
+    const client = await TestClient.open(server.url);
+    client.send(setMessageOfSize(1024));
+    expect(await client.next()).toEqual({ KV_SET_RSP: { st: 20, k: "k" } });
+    client.close();
+  });
+
+  test("one byte over closes only that connection, with 1009, and is not executed", async () => {
+    const bystander = await TestClient.open(server.url);
+    const client = await TestClient.open(server.url);
+    const key = crypto.randomUUID();
+    client.send(setMessageOfSize(1025).replace('"k"', `"${key.slice(0, 1)}"`));
+    expect((await client.closed()).code).toBe(1009);
+    expect(await bystander.ask({ KV_CONTAINS: [key.slice(0, 1)] })).toEqual([
+      { KV_CONTAINS_RSP: { st: 22, k: key.slice(0, 1) } },
+    ]);
+    bystander.close();
+  });
+
+  test("a binary frame of every byte value gets status 2 and the connection stays open", async () => {
+    const client = await TestClient.open(server.url);
+    client.send(Uint8Array.from({ length: 256 }, (_, i) => i));
+    const err = (await client.next()) as { KV_ERR: { st: number; m: string } };
+    expect(err.KV_ERR.st).toBe(2);
+    expect(await client.ask({ KV_COUNT: {} })).toEqual([
+      { KV_COUNT_RSP: { st: 1, cnt: expect.any(Number) } },
+    ]);
+    client.close();
+  });
+
+  test("numbers beyond doubles and escaped lone surrogates are stored as written", async () => {
+    const client = await TestClient.open(server.url);
+    const key = `\\ud800${crypto.randomUUID()}`;
+    client.send(`{"KV_SET":{"${key}":[1e400,-1e-400,"\\udc00"]}}`);
+    expect(await client.nextText()).toBe(`{"KV_SET_RSP":{"st":20,"k":"${key}"}}`);
+    client.send(`{"KV_GET":["${key}"]}`);
+    expect(await client.nextText()).toBe(`{"KV_GET_RSP":{"${key}":[1e400,-1e-400,"\\udc00"],"st":1}}`);
+    client.close();
+  });
+
+  test("a flood of 20,000 messages is answered in order while another client is served", async () => {
+    const flooder = await TestClient.open(server.url);
+    const other = await TestClient.open(server.url);
+    const prefix = crypto.randomUUID();
+    for (let i = 0; i < 20_000; i++) flooder.send(`{"KV_SET":{"${prefix}${i}":${i}}}`);
+    expect(await other.ask({ KV_CONTAINS: [`${prefix}-none`] })).toEqual([
+      { KV_CONTAINS_RSP: { st: 22, k: `${prefix}-none` } },
+    ]);
+    for (let i = 0; i < 20_000; i++) {
+      expect(await flooder.nextText()).toBe(`{"KV_SET_RSP":{"st":20,"k":"${prefix}${i}"}}`);
+    }
+    flooder.close();
+    other.close();
+  });
+
+  test("per-message deflate is not negotiated even when offered", async () => {
+    const raw = await RawClient.open(
+      "127.0.0.1",
+      portOf(server),
+      "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+    );
+    expect(raw.head).toStartWith("HTTP/1.1 101");
+    expect(raw.head.toLowerCase()).not.toContain("permessage-deflate");
+    raw.socket.destroy();
+  });
+
+  test("HTTP paths: /healthz 200, /readyz 200, / without upgrade 426, others 404", async () => {
+    const status = async (path: string) => (await fetch(`${server.httpUrl}${path}`)).status;
+    expect(await status("/healthz")).toBe(200);
+    expect(await status("/readyz")).toBe(200);
+    expect(await status("/")).toBe(426);
+    expect(await status("/metrics-nope")).toBe(404);
+    await expect(TestClient.open(server.url.replace(/\/$/, "/other"))).rejects.toThrow();
+  });
+});
+
+describe("deep nesting (maxPayload 2 MiB)", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ args: ["--max-payload=2097152"] });
+  });
+  afterAll(() => server.stop());
+
+  test("500,000 nested arrays are stored and read back; unclosed ones are status 3", async () => {
+    const client = await TestClient.open(server.url);
+    const deep = "[".repeat(500_000) + "]".repeat(500_000);
+    client.send(`{"KV_SET":{"deep":${deep}}}`);
+    expect(await client.next()).toEqual({ KV_SET_RSP: { st: 20, k: "deep" } });
+    client.send('{"KV_GET":["deep"]}');
+    expect(await client.nextText()).toBe(`{"KV_GET_RSP":{"deep":${deep},"st":1}}`);
+    client.send(`{"KV_SET":{"open":${"[".repeat(500_000)}}}`);
+    expect(((await client.next()) as { KV_ERR: { st: number } }).KV_ERR.st).toBe(3);
+    client.send(`{"KV_SET":{"bad":${"{".repeat(500_000)}}}`);
+    expect(((await client.next()) as { KV_ERR: { st: number } }).KV_ERR.st).toBe(3);
+    client.close();
+  });
+});
+
+describe("a client that stops reading", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ args: ["--max-backlog=65536"] });
+  });
+  afterAll(() => server.stop());
+
+  test("is closed with 1008 once its backlog passes the limit; others are unaffected", async () => {
+    const helper = await TestClient.open(server.url);
+    const value = "v".repeat(900);
+    await helper.ask({ KV_SET: { big: value } });
+    const [before] = (await helper.ask({ KV_SERVER_INFO: {} })) as {
+      KV_SERVER_INFO_RSP: { qryCnt: number };
+    }[];
+    const raw = await RawClient.open("127.0.0.1", portOf(server));
+    raw.socket.pause();
+    const requests = 20_000;
+    for (let i = 0; i < requests; i++) raw.sendText('{"KV_GET":["big"]}');
+    // The server has handled every request once its query counter has moved past them all.
+    let seen = before?.KV_SERVER_INFO_RSP.qryCnt ?? 0;
+    while (seen < (before?.KV_SERVER_INFO_RSP.qryCnt ?? 0) + requests) {
+      const [info] = (await helper.ask({ KV_SERVER_INFO: {} })) as {
+        KV_SERVER_INFO_RSP: { qryCnt: number };
+      }[];
+      seen = info?.KV_SERVER_INFO_RSP.qryCnt ?? 0;
+    }
+    raw.socket.resume();
+    expect(await raw.ended()).toBe(1008);
+    expect(raw.texts).toBeLessThan(requests);
+    expect(await helper.ask({ KV_GET: ["big"] })).toEqual([{ KV_GET_RSP: { big: value, st: 1 } }]);
+    helper.close();
+  });
+});
+
+describe("idle timeout", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ args: ["--idle-timeout=8"] });
+  });
+  afterAll(() => server.stop());
+
+  test("the server pings an idle client and closes it when no pong comes", async () => {
+    const raw = await RawClient.open("127.0.0.1", portOf(server));
+    await raw.pinged();
+    await raw.ended();
+    expect(raw.socket.destroyed).toBe(true);
+  }, 30_000);
+});

@@ -1,0 +1,88 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { TestClient } from "../support/client.ts";
+import { runServer, startServer } from "../support/server.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "kvfleet-startup-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function configFile(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe("start-up", () => {
+  test("prints one line: version, address, store, maxPayload; and serves the config file's settings", async () => {
+    const path = configFile("good.json", '{"version":1,"kv":{"ip":"127.0.0.1","port":0,"maxPayload":4096}}');
+    const server = await startServer({ args: [`--config=${path}`] });
+    try {
+      const lines = server.output().trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(`^kvfleet ${pkg.version.replaceAll(".", "\\.")} listening on ws://127\\.0\\.0\\.1:\\d+/ store=memory maxPayload=4096$`),
+      );
+      const client = await TestClient.open(server.url);
+      client.send(`{"KV_SET":{"k":"${"x".repeat(3000)}"}}`);
+      expect(await client.next()).toEqual({ KV_SET_RSP: { st: 20, k: "k" } });
+      client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("flags beat the environment, which beats the file", async () => {
+    const path = configFile("precedence.json", '{"version":1,"kv":{"maxPayload":2000}}');
+    const server = await startServer({
+      args: [`--config=${path}`, "--max-payload=3000"],
+      env: { KVFLEET_MAX_PAYLOAD: "2500" },
+    });
+    await server.stop();
+    expect(server.output()).toContain("maxPayload=3000");
+    const fromEnv = await startServer({ args: [`--config=${path}`], env: { KVFLEET_MAX_PAYLOAD: "2500" } });
+    await fromEnv.stop();
+    expect(fromEnv.output()).toContain("maxPayload=2500");
+  });
+
+  const failures: [string, () => { args: string[]; env?: Record<string, string> }, RegExp][] = [
+    ["a missing file", () => ({ args: [`--config=${join(dir, "absent.json")}`] }), /absent\.json.*cannot read/],
+    ["invalid JSON", () => ({ args: [`--config=${configFile("bad.json", "{nope")}`] }), /bad\.json.*invalid JSON/],
+    [
+      "a wrong version",
+      () => ({ args: [`--config=${configFile("v2.json", '{"version":2}')}`] }),
+      /v2\.json.*version/,
+    ],
+    [
+      "an unknown field",
+      () => ({ args: [`--config=${configFile("unknown.json", '{"version":1,"kv":{"prot":1}}')}`] }),
+      /unknown\.json.*kv\.prot/,
+    ],
+    [
+      "a value out of range",
+      () => ({ args: [`--config=${configFile("range.json", '{"version":1,"kv":{"maxPayload":10}}')}`] }),
+      /range\.json.*kv\.maxPayload/,
+    ],
+    [
+      "a value of the wrong type",
+      () => ({ args: [`--config=${configFile("type.json", '{"version":1,"kv":{"port":"1987"}}')}`] }),
+      /type\.json.*kv\.port/,
+    ],
+    ["a bad environment value", () => ({ args: [], env: { KVFLEET_PORT: "tcp://10.0.0.1:1987" } }), /KVFLEET_PORT/],
+    ["an unknown flag", () => ({ args: ["--prot=1"] }), /--prot/],
+  ];
+  for (const [label, make, message] of failures) {
+    test(`${label} stops the server with exit code 2 and a one-line message naming it`, async () => {
+      const { args, env } = make();
+      const result = await runServer(args, env);
+      expect(result.code).toBe(2);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toStartWith("kvfleet: ");
+      expect(lines[0]).toMatch(message);
+      expect(result.stdout).toBe("");
+    });
+  }
+});
