@@ -58,7 +58,9 @@ describe("default limits (maxPayload 1024)", () => {
     client.send(`{"KV_SET":{"${key}":[1e400,-1e-400,"\\udc00"]}}`);
     expect(await client.nextText()).toBe(`{"KV_SET_RSP":{"st":20,"k":"${key}"}}`);
     client.send(`{"KV_GET":["${key}"]}`);
-    expect(await client.nextText()).toBe(`{"KV_GET_RSP":{"${key}":[1e400,-1e-400,"\\udc00"],"st":1}}`);
+    expect(await client.nextText()).toBe(
+      `{"KV_GET_RSP":{"${key}":[1e400,-1e-400,"\\udc00"],"st":1}}`,
+    );
     client.close();
   });
 

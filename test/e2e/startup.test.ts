@@ -17,13 +17,18 @@ function configFile(name: string, content: string): string {
 
 describe("start-up", () => {
   test("prints one line: version, address, store, maxPayload; and serves the config file's settings", async () => {
-    const path = configFile("good.json", '{"version":1,"kv":{"ip":"127.0.0.1","port":0,"maxPayload":4096}}');
+    const path = configFile(
+      "good.json",
+      '{"version":1,"kv":{"ip":"127.0.0.1","port":0,"maxPayload":4096}}',
+    );
     const server = await startServer({ args: [`--config=${path}`] });
     try {
       const lines = server.output().trim().split("\n");
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
-        new RegExp(`^kvfleet ${pkg.version.replaceAll(".", "\\.")} listening on ws://127\\.0\\.0\\.1:\\d+/ store=memory maxPayload=4096$`),
+        new RegExp(
+          `^kvfleet ${pkg.version.replaceAll(".", "\\.")} listening on ws://127\\.0\\.0\\.1:\\d+/ store=memory maxPayload=4096$`,
+        ),
       );
       const client = await TestClient.open(server.url);
       client.send(`{"KV_SET":{"k":"${"x".repeat(3000)}"}}`);
@@ -42,14 +47,25 @@ describe("start-up", () => {
     });
     await server.stop();
     expect(server.output()).toContain("maxPayload=3000");
-    const fromEnv = await startServer({ args: [`--config=${path}`], env: { KVFLEET_MAX_PAYLOAD: "2500" } });
+    const fromEnv = await startServer({
+      args: [`--config=${path}`],
+      env: { KVFLEET_MAX_PAYLOAD: "2500" },
+    });
     await fromEnv.stop();
     expect(fromEnv.output()).toContain("maxPayload=2500");
   });
 
   const failures: [string, () => { args: string[]; env?: Record<string, string> }, RegExp][] = [
-    ["a missing file", () => ({ args: [`--config=${join(dir, "absent.json")}`] }), /absent\.json.*cannot read/],
-    ["invalid JSON", () => ({ args: [`--config=${configFile("bad.json", "{nope")}`] }), /bad\.json.*invalid JSON/],
+    [
+      "a missing file",
+      () => ({ args: [`--config=${join(dir, "absent.json")}`] }),
+      /absent\.json.*cannot read/,
+    ],
+    [
+      "invalid JSON",
+      () => ({ args: [`--config=${configFile("bad.json", "{nope")}`] }),
+      /bad\.json.*invalid JSON/,
+    ],
     [
       "a wrong version",
       () => ({ args: [`--config=${configFile("v2.json", '{"version":2}')}`] }),
@@ -62,15 +78,23 @@ describe("start-up", () => {
     ],
     [
       "a value out of range",
-      () => ({ args: [`--config=${configFile("range.json", '{"version":1,"kv":{"maxPayload":10}}')}`] }),
+      () => ({
+        args: [`--config=${configFile("range.json", '{"version":1,"kv":{"maxPayload":10}}')}`],
+      }),
       /range\.json.*kv\.maxPayload/,
     ],
     [
       "a value of the wrong type",
-      () => ({ args: [`--config=${configFile("type.json", '{"version":1,"kv":{"port":"1987"}}')}`] }),
+      () => ({
+        args: [`--config=${configFile("type.json", '{"version":1,"kv":{"port":"1987"}}')}`],
+      }),
       /type\.json.*kv\.port/,
     ],
-    ["a bad environment value", () => ({ args: [], env: { KVFLEET_PORT: "tcp://10.0.0.1:1987" } }), /KVFLEET_PORT/],
+    [
+      "a bad environment value",
+      () => ({ args: [], env: { KVFLEET_PORT: "tcp://10.0.0.1:1987" } }),
+      /KVFLEET_PORT/,
+    ],
     ["an unknown flag", () => ({ args: ["--prot=1"] }), /--prot/],
   ];
   for (const [label, make, message] of failures) {

@@ -57,7 +57,8 @@ export class RawClient {
   sendText(text: string): boolean {
     const payload = Buffer.from(text);
     const n = payload.length;
-    const header = n < 126 ? Buffer.from([0x81, 0x80 | n]) : Buffer.from([0x81, 0x80 | 126, n >> 8, n & 0xff]);
+    const header =
+      n < 126 ? Buffer.from([0x81, 0x80 | n]) : Buffer.from([0x81, 0x80 | 126, n >> 8, n & 0xff]);
     const mask = randomBytes(4);
     for (let i = 0; i < n; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
     return this.socket.write(Buffer.concat([header, mask, payload]));
