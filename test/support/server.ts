@@ -1,7 +1,7 @@
 import type { Subprocess } from "bun";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-const START_LINE = /^kvfleet (\S+) listening on (ws:\/\/\S+) store=(\S+) maxPayload=(\d+)$/m;
+const START_LINE = /^kvfleet (\S+) listening on (ws:\/\/\S+) store=(.+) maxPayload=(\d+)$/m;
 
 /** A kvfleet server running as a child process. */
 export interface ServerProcess {
