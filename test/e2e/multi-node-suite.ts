@@ -27,6 +27,8 @@ export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
       await Promise.all(nodes.map((node) => node.stop()));
     });
 
+    const client = (i: number) => clients[i] as TestClient;
+
     /** Sends one command through every node at once; the status each answered. */
     async function race(
       command: string,
@@ -62,8 +64,7 @@ export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
     test(`KV_RMV of an existing key through all nodes: exactly one 24 and two 22, ${ROUNDS} rounds`, async () => {
       for (let round = 0; round < ROUNDS; round++) {
         const key = `rmv:${crypto.randomUUID()}`;
-        const [first] = clients;
-        expect(await first?.ask({ KV_SET: { [key]: round } })).toEqual([
+        expect(await client(0).ask({ KV_SET: { [key]: round } })).toEqual([
           { KV_SET_RSP: { st: 20, k: key } },
         ]);
         const sts = await race("KV_RMV", (k) => [k], key);
@@ -73,14 +74,13 @@ export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
 
     test("100 concurrent KV_APPENDs spread over the nodes all land", async () => {
       const key = `append:${crypto.randomUUID()}`;
-      await clients[0]?.ask({ KV_SET: { [key]: [] } });
-      for (let i = 0; i < 100; i++) clients[i % 3]?.command({ KV_APPEND: { [key]: [i] } });
+      await client(0).ask({ KV_SET: { [key]: [] } });
+      for (let i = 0; i < 100; i++) client(i % 3).command({ KV_APPEND: { [key]: [i] } });
       for (let c = 0; c < 3; c++) {
-        const answers = await clients[c]?.take(c === 0 ? 34 : 33);
-        for (const answer of answers ?? [])
-          expect(answer).toEqual({ KV_APPEND_RSP: { st: 1, k: key } });
+        const answers = await client(c).take(c === 0 ? 34 : 33);
+        for (const answer of answers) expect(answer).toEqual({ KV_APPEND_RSP: { st: 1, k: key } });
       }
-      const [got] = (await clients[1]?.ask({ KV_GET: [key] })) as Rsp[];
+      const [got] = (await client(1).ask({ KV_GET: [key] })) as Rsp[];
       const elements = got?.KV_GET_RSP?.[key] as number[];
       expect([...elements].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     });
@@ -88,8 +88,8 @@ export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
     test("a value written through one node reads back equal through the others", async () => {
       const key = `value:${crypto.randomUUID()}`;
       const value = '{"10":[],"2":{},"big":18446744073709551617,"d":0.1,"s":"\\u00e9"}';
-      clients[0]?.send(`{"KV_SET":{"${key}":${value}}}`);
-      expect(await clients[0]?.next()).toEqual({ KV_SET_RSP: { st: 20, k: key } });
+      client(0).send(`{"KV_SET":{"${key}":${value}}}`);
+      expect(await client(0).next()).toEqual({ KV_SET_RSP: { st: 20, k: key } });
       for (const client of clients.slice(1)) {
         client.send(`{"KV_GET":["${key}"]}`);
         expect(await client.nextText()).toBe(`{"KV_GET_RSP":{"${key}":${value},"st":1}}`);
@@ -97,15 +97,13 @@ export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
     });
 
     test("KV_COUNT agrees on every node and KV_CLEAR through one node empties what the others see", async () => {
-      await clients[0]?.ask({ KV_CLEAR: {} });
+      await client(0).ask({ KV_CLEAR: {} });
       const keys = Array.from({ length: 30 }, (_, i) => `count:${i}:${crypto.randomUUID()}`);
-      await clients[1]?.ask({ KV_SET: Object.fromEntries(keys.map((k) => [k, 1])) }, keys.length);
+      await client(1).ask({ KV_SET: Object.fromEntries(keys.map((k) => [k, 1])) }, keys.length);
       for (const client of clients) {
         expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 30 } }]);
       }
-      expect(await clients[2]?.ask({ KV_CLEAR: {} })).toEqual([
-        { KV_CLEAR_RSP: { st: 1, cnt: 30 } },
-      ]);
+      expect(await client(2).ask({ KV_CLEAR: {} })).toEqual([{ KV_CLEAR_RSP: { st: 1, cnt: 30 } }]);
       for (const client of clients) {
         expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
         expect(await client.ask({ KV_CONTAINS: [keys[0]] })).toEqual([
