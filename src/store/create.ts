@@ -1,5 +1,6 @@
 import type { StoreConfig } from "../config/config.ts";
 import { MemoryStore } from "./memory.ts";
+import { connectRedis, RedisStore } from "./redis.ts";
 import type { Store } from "./store.ts";
 
 /** The store the configuration names. */
@@ -8,7 +9,7 @@ export function createStore(config: StoreConfig): Store {
     case "memory":
       return new MemoryStore();
     case "redis":
-      throw new Error("the Redis store is not implemented yet");
+      return new RedisStore(connectRedis(config));
     default:
       return config satisfies never;
   }

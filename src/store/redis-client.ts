@@ -1,0 +1,84 @@
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { StoreConfig } from "../config/config.ts";
+
+/** The `redis` variant of the store configuration. */
+export type RedisStoreConfig = Extract<StoreConfig, { type: "redis" }>;
+
+/** Reconnect forever, never waiting more than a second, so service comes back by itself. */
+const backoff = (times: number): number => Math.min(times * 100, 1000);
+
+/**
+ * Builds the ioredis client the configuration names: `url` gives a single
+ * Redis (`rediss://` turns TLS on, user and password come from the URL),
+ * `cluster` gives a Redis Cluster from its seed URLs (credentials and TLS
+ * taken from the first). Never throws for an unreachable Redis: the client
+ * connects in the background and keeps reconnecting, and every command
+ * answers within `commandTimeout`. Client errors go to `onError` (ignored by
+ * default) instead of ioredis's "Unhandled error event" print.
+ */
+export function connectRedis(
+  config: RedisStoreConfig,
+  onError: (err: Error) => void = () => {},
+): Redis | Cluster {
+  const timeout = config.commandTimeout;
+  const common: RedisOptions = {
+    commandTimeout: timeout,
+    connectTimeout: Math.max(timeout, 1000),
+    // A command in flight when the connection dropped may have run: sending
+    // it again could append twice, and its caller already got status 100.
+    autoResendUnfulfilledCommands: false,
+    // A lost connection fails its pending commands at once (status 100)
+    // instead of holding them for 20 reconnect attempts.
+    maxRetriesPerRequest: 0,
+  };
+  // No offline queue: a queued command that already timed out would still
+  // run once Redis is back, behind newer writes, and the cluster's queue is
+  // never flushed while it reconnects. RedisStore waits (at most
+  // commandTimeout) for the client to be ready instead. ioredis forces the
+  // queue on for a cluster's node clients; maxRetriesPerRequest empties it.
+  const queue = { enableOfflineQueue: false, enableAutoPipelining: true };
+
+  let client: Redis | Cluster;
+  if (config.cluster !== undefined && config.cluster.length > 0) {
+    const seeds = config.cluster.map((url) => new URL(url));
+    const first = seeds[0] as URL;
+    client = new Cluster(
+      seeds.map((seed) => ({ host: hostOf(seed), port: Number(seed.port || 6379) })),
+      {
+        ...queue,
+        scaleReads: "master",
+        clusterRetryStrategy: backoff,
+        clusterNodeRetryStrategy: backoff,
+        slotsRefreshTimeout: timeout,
+        redisOptions: {
+          ...common,
+          ...credentials(first),
+          ...(first.protocol === "rediss:" ? { tls: {} } : {}),
+        },
+      },
+    );
+    client.on("node error", (err: Error) => onError(err));
+  } else if (config.url !== undefined) {
+    client = new Redis(config.url, {
+      ...common,
+      ...queue,
+      retryStrategy: backoff,
+    });
+  } else {
+    throw new Error("store.type redis needs store.url or store.cluster");
+  }
+  client.on("error", (err: Error) => onError(err));
+  return client;
+}
+
+/** URL host without the brackets of an IPv6 literal. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+function credentials(url: URL): { username?: string; password?: string } {
+  const out: { username?: string; password?: string } = {};
+  if (url.username !== "") out.username = decodeURIComponent(url.username);
+  if (url.password !== "") out.password = decodeURIComponent(url.password);
+  return out;
+}

@@ -1,0 +1,217 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { appendJson } from "../../src/json/append.ts";
+import { Status } from "../../src/protocol/status.ts";
+import { connectRedis, RedisStore } from "../../src/store/redis.ts";
+import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
+
+const TIMEOUT = 300;
+let server: RedisServer;
+const stores: RedisStore[] = [];
+
+/** A store on a fresh client; closed after each test. */
+function open(target: RedisServer = server, onError?: (err: Error) => void): RedisStore {
+  const store = new RedisStore(
+    connectRedis({ type: "redis", url: target.url, commandTimeout: TIMEOUT }, onError),
+  );
+  stores.push(store);
+  return store;
+}
+
+const all = <T>(keys: readonly unknown[], value: T): T[] => keys.map(() => value);
+const keysOf = (label: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${label}:${i}:${crypto.randomUUID()}`);
+
+/** Read events the server processed so far: one per round trip that reached it. */
+async function reads(): Promise<number> {
+  const info = await redisCli(server.port, "INFO", "stats");
+  return Number(/total_reads_processed:(\d+)/.exec(info)?.[1]);
+}
+
+/** The same JSON with every character inside strings written as a `\uXXXX` escape. */
+function escapeStrings(text: string): string {
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '"') inString = !inString;
+    if (!inString || c === '"') {
+      out += c;
+    } else if (c === "\\") {
+      const n = text[i + 1] === "u" ? 6 : 2;
+      out += text.slice(i, i + n);
+      i += n - 1;
+    } else {
+      out += `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+    }
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
+afterAll(() => server?.stop());
+
+describe("Lua scripts", () => {
+  test("set and append recover after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)", async () => {
+    const store = open();
+    const keys = keysOf("flush", 10);
+    expect(await store.set(keys, all(keys, "[]"))).toEqual(all(keys, Status.KeySet));
+    expect(await redisCli(server.port, "SCRIPT", "FLUSH")).toContain("OK");
+    expect(await store.set(keys, all(keys, "[0]"))).toEqual(all(keys, Status.KeyUpdated));
+    expect(await redisCli(server.port, "SCRIPT", "FLUSH")).toContain("OK");
+    expect(await store.append(keys, all(keys, "[1]"))).toEqual(all(keys, Status.Ok));
+    expect(await store.get(keys)).toEqual(all(keys, "[0,1]"));
+  });
+
+  test("append keeps nested empty containers, big numbers and integer-like names", async () => {
+    const store = open();
+    const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+    const cases: [string, string][] = [
+      ["[[],{}]", "[{},[]]"],
+      ["[]", "[9007199254740993,0.1,1e21]"],
+      ['{"2":[],"10":{}}', '{"1":[[]],"10":1,"b":{"c":{}},"2":null}'],
+      ['{"😀":1,"é":0}', '{"\\ud83d\\ude00":2,"\\u00E9":3,"\\ud800":4,"\\u0000":5}'],
+      ['{"a":"}\\"]","b":{"x":"{[\\\\"}}', '{"b":1,"c":"\\\\","d":[{"e":"]"}]}'],
+      [`{"deep":${deep}}`, `{"deep":1,"more":${deep}}`],
+      ['"9007199254740993"', '"\\u00e9\\n"'],
+    ];
+    const keys = keysOf("exact", cases.length);
+    const stored = cases.map((c) => c[0]);
+    const added = cases.map((c) => c[1]);
+    await store.set(keys, stored);
+    expect(await store.append(keys, added)).toEqual(all(keys, Status.Ok));
+    expect(await store.get(keys)).toEqual(cases.map(([s, a]) => appendJson(s, a) ?? "none"));
+  });
+
+  test("append matches json/append.ts on generated values, escaped names included", async () => {
+    const store = open();
+    const name = fc.constantFrom("a", "b", "10", "2", "é", "😀", "\ud800", "\\", '"', "");
+    const value = fc.oneof(
+      fc.dictionary(name, fc.jsonValue({ maxDepth: 3, stringUnit: "binary" }), { maxKeys: 5 }),
+      fc.jsonValue({ maxDepth: 3, stringUnit: "binary" }),
+    );
+    const text = fc
+      .tuple(value, fc.boolean())
+      .map(([v, escaped]) => (escaped ? escapeStrings(JSON.stringify(v)) : JSON.stringify(v)));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 20 }),
+        async (pairs) => {
+          const keys = keysOf("prop", pairs.length);
+          const stored = pairs.map((p) => p[0]);
+          const added = pairs.map((p) => p[1]);
+          await store.set(keys, stored);
+          const statuses = await store.append(keys, added);
+          const expected = pairs.map(([s, a]) => appendJson(s, a));
+          expect(statuses).toEqual(
+            expected.map((e) => (e === null ? Status.ValueTypeInvalid : Status.Ok)),
+          );
+          expect(await store.get(keys)).toEqual(expected.map((e, i) => e ?? (stored[i] as string)));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 30_000);
+});
+
+test("a batch sent right after the client is created waits for the connection", async () => {
+  const store = open();
+  const keys = keysOf("early", 3);
+  expect(await store.add(keys, all(keys, "1"))).toEqual(all(keys, Status.KeySet));
+  expect(await store.count()).toBeGreaterThanOrEqual(3);
+});
+
+describe("round trips", () => {
+  test("a batch of 50 keys reaches Redis in a few reads, where sequential commands take 50", async () => {
+    const store = open();
+    const keys = keysOf("rtt", 50);
+    await store.ready(); // connected, scripts loaded on first use below
+
+    let before = await reads();
+    for (const key of keys) await store.get([key]);
+    const sequential = (await reads()) - before;
+
+    before = await reads();
+    const [set, get] = await Promise.all([store.set(keys, all(keys, "1")), store.get(keys)]);
+    const batched = (await reads()) - before;
+
+    expect(set).toEqual(all(keys, Status.KeySet));
+    expect(get.length).toBe(50);
+    expect(sequential).toBeGreaterThanOrEqual(50);
+    expect(batched).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("several clients, one Redis", () => {
+  test("concurrent set, add and remove of one key through 5 clients: exactly one 20 / 24", async () => {
+    const first = open();
+    const clients = [first, ...Array.from({ length: 4 }, () => open())];
+    await waitFor("every client to be ready", async () =>
+      (await Promise.all(clients.map((s) => s.ready()))).every(Boolean),
+    );
+    const [a, b, c] = keysOf("race", 3) as [string, string, string];
+    const set = await Promise.all(clients.map((s) => s.set([a], ["1"])));
+    expect(set.flat().sort()).toEqual([20, 21, 21, 21, 21]);
+    const add = await Promise.all(clients.map((s) => s.add([b], ["1"])));
+    expect(add.flat().sort()).toEqual([20, 23, 23, 23, 23]);
+    const remove = await Promise.all(clients.map((s) => s.remove([a])));
+    expect(remove.flat().sort()).toEqual([22, 22, 22, 22, 24]);
+    await first.set([c], ["[]"]);
+    const appends = await Promise.all(
+      clients.flatMap((s, i) =>
+        Array.from({ length: 10 }, (_, j) => s.append([c], [`[${i * 10 + j}]`])),
+      ),
+    );
+    expect(appends.flat()).toEqual(all(appends, Status.Ok));
+    const [stored] = (await first.get([c])) as [string];
+    const numbers = JSON.parse(stored) as number[];
+    expect(numbers.sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
+
+describe("failures of Redis", () => {
+  let faulty: RedisServer;
+  beforeAll(async () => {
+    faulty = await startRedis();
+  });
+  afterAll(() => faulty?.stop());
+
+  test("while Redis is down every key answers 100 within the timeout, then service comes back", async () => {
+    const store = open(faulty);
+    const keys = keysOf("down", 20);
+    expect(await store.set(keys, all(keys, "1"))).toEqual(all(keys, Status.KeySet));
+    await faulty.kill();
+
+    const started = performance.now();
+    const [set, get] = await Promise.all([store.set(keys, all(keys, "2")), store.get(keys)]);
+    expect(performance.now() - started).toBeLessThan(TIMEOUT + 1000);
+    expect(set).toEqual(all(keys, Status.Unknown));
+    expect(get).toEqual(all(keys, Status.Unknown));
+    await expect(store.count()).rejects.toThrow();
+    expect(await store.ready()).toBe(false);
+
+    await faulty.restart();
+    await waitFor("the store to reconnect", () => store.ready());
+    expect(await store.get(keys)).toEqual(all(keys, Status.KeyNotExist)); // no persistence
+    expect(await store.set(keys, all(keys, "3"))).toEqual(all(keys, Status.KeySet));
+  }, 30_000);
+
+  test("a store created while Redis is down starts, is not ready, and becomes ready with Redis", async () => {
+    await faulty.kill();
+    const errors: Error[] = [];
+    const store = open(faulty, (err) => errors.push(err));
+    expect(await store.ready()).toBe(false);
+    expect(await store.get(["k"])).toEqual([Status.Unknown]);
+    expect(errors.length).toBeGreaterThan(0); // reported, not printed as unhandled
+
+    await faulty.restart();
+    await waitFor("the store to connect", () => store.ready());
+    expect(await store.add(["k"], ["1"])).toEqual([Status.KeySet]);
+    expect(await store.get(["k"])).toEqual(["1"]);
+  }, 30_000);
+});
