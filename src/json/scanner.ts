@@ -103,6 +103,30 @@ export class Scanner {
     this.pos++;
   }
 
+  /**
+   * After an element of a container: consumes ',' and the whitespace after
+   * it (answers true), or the container's closing `close` (answers false).
+   */
+  more(close: number): boolean {
+    this.skipSpace();
+    const c = this.text.charCodeAt(this.pos);
+    if (c === COMMA) {
+      this.pos++;
+      this.skipSpace();
+      return true;
+    }
+    if (c !== close)
+      this.fail(close === CLOSE_BRACE ? "expected ',' or '}'" : "expected ',' or ']'");
+    this.pos++;
+    return false;
+  }
+
+  /** Consumes the ':' after a member name and the whitespace around it. */
+  colon(): void {
+    this.expect(COLON);
+    this.skipSpace();
+  }
+
   /** Scans a string token starting at `pos`; sets `escaped`. */
   string(): void {
     const s = this.text;

@@ -59,7 +59,6 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 const QUOTE = 0x22;
 
 /**
@@ -93,20 +92,12 @@ function parseObject(sc: Scanner): Parsed {
   const nameStart = sc.pos;
   sc.string();
   const name = stringValue(sc.text, nameStart, sc.pos, sc.escaped);
-  sc.expect(0x3a);
-  sc.skipSpace();
+  sc.colon();
   const first = parseBody(sc, name);
   let members = 1;
-  for (;;) {
-    sc.skipSpace();
-    const c = sc.peek();
-    sc.pos++;
-    if (c === CLOSE_BRACE) break;
-    if (c !== COMMA) sc.fail("expected ',' or '}'");
-    sc.skipSpace();
+  while (sc.more(CLOSE_BRACE)) {
     sc.string();
-    sc.expect(0x3a);
-    sc.skipSpace();
+    sc.colon();
     sc.value();
     members++;
   }
@@ -157,17 +148,11 @@ function parsePairs(sc: Scanner, name: PairCommandName): Command {
     const keyEnd = sc.pos;
     keys.push(stringValue(text, keyStart, keyEnd, sc.escaped));
     tokens.push(text.slice(keyStart, keyEnd));
-    sc.expect(0x3a);
-    sc.skipSpace();
+    sc.colon();
     const valueStart = sc.pos;
     sc.value();
     values.push(sc.spaced ? compact(text, valueStart, sc.pos) : text.slice(valueStart, sc.pos));
-    sc.skipSpace();
-    const c = sc.peek();
-    sc.pos++;
-    if (c === CLOSE_BRACE) break;
-    if (c !== COMMA) sc.fail("expected ',' or '}'");
-    sc.skipSpace();
+    if (!sc.more(CLOSE_BRACE)) break;
   }
   if (keys.length > 1 && hasRepeats(keys)) dropRepeatedKeys(keys, tokens, values);
   return { name, keys, tokens, values };
@@ -230,12 +215,7 @@ function parseKeys(sc: Scanner, name: KeyCommandName): Command {
       keys.push(null);
       tokens.push('""');
     }
-    sc.skipSpace();
-    const c = sc.peek();
-    sc.pos++;
-    if (c === CLOSE_BRACKET) break;
-    if (c !== COMMA) sc.fail("expected ',' or ']'");
-    sc.skipSpace();
+    if (!sc.more(CLOSE_BRACKET)) break;
   }
   return { name, keys, tokens };
 }
