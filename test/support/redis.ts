@@ -37,21 +37,29 @@ export function startRedis(): Promise<RedisServer> {
 }
 
 /**
- * Starts three cluster-enabled redis-servers, joins them with
- * `redis-cli --cluster create` and resolves once every node reports
- * `cluster_state:ok`.
+ * Starts three cluster-enabled masters (and `replicas` replicas of each),
+ * joins them with `redis-cli --cluster create` and resolves once every node
+ * reports `cluster_state:ok` and every replica is in sync. A short node
+ * timeout makes a replica take over from a dead master within seconds.
  */
-export async function startRedisCluster(): Promise<RedisCluster> {
+export async function startRedisCluster({ replicas = 0 } = {}): Promise<RedisCluster> {
   requireBinary("redis-cli");
   const nodes: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
   };
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       nodes.push(
         await startNode(
-          ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+          [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "1000",
+          ],
           // The cluster bus needs a free port of its own.
           () => ["--cluster-port", String(freePort())],
         ),
@@ -64,13 +72,21 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       "create",
       ...addresses,
       "--cluster-replicas",
-      "0",
+      String(replicas),
       "--cluster-yes",
     ]);
     if (create.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.output}`);
     await waitFor("cluster_state:ok on every node", async () => {
       const infos = await Promise.all(nodes.map((node) => redisCli(node.port, "CLUSTER", "INFO")));
       return infos.every((info) => info.includes("cluster_state:ok"));
+    });
+    await waitFor("every replica in sync", async () => {
+      const roles = await Promise.all(
+        nodes.map((node) => redisCli(node.port, "INFO", "replication")),
+      );
+      return roles.every(
+        (info) => info.includes("role:master") || info.includes("master_link_status:up"),
+      );
     });
   } catch (err) {
     await stop();

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { TestClient } from "../support/client.ts";
+import { type RedisCluster, redisCli, startRedisCluster, waitFor } from "../support/redis.ts";
+import { type ServerProcess, startServer } from "../support/server.ts";
+
+type Rsp = Record<string, { st: number; k?: string } & Record<string, unknown>>;
+
+describe("Redis Cluster failover: a master replaced by its replica", () => {
+  let cluster: RedisCluster;
+  let node: ServerProcess;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ replicas: 1 });
+    node = await startServer({
+      args: [
+        "--max-payload=65536",
+        "--command-timeout=500",
+        `--redis-cluster=${cluster.urls.join(",")}`,
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await node?.stop();
+    await cluster?.stop();
+  });
+
+  test("keys of the dead master answer 100, then succeed on the same connection once its replica took over", async () => {
+    const client = await TestClient.open(node.url);
+    const keys = Array.from({ length: 30 }, (_, i) => `failover:${i}:${crypto.randomUUID()}`);
+    const sets = (await client.ask(
+      { KV_SET: Object.fromEntries(keys.map((k) => [k, [k]])) },
+      keys.length,
+    )) as Rsp[];
+    expect(sets.every((rsp) => rsp.KV_SET_RSP?.st === 20)).toBe(true);
+
+    // The master that holds the first key's slot, and WAIT until its replica has the data.
+    const first = keys[0] as string;
+    const slot = (await redisCli(cluster.nodes[0]?.port ?? 0, "CLUSTER", "KEYSLOT", first)).trim();
+    const owner = await findMaster(cluster, Number(slot));
+    await redisCli(owner.port, "WAIT", "1", "2000");
+    await owner.kill();
+
+    // While the cluster notices, that key's commands fail fast with 100 or already succeed.
+    const [during] = (await client.ask({ KV_GET: [first] })) as Rsp[];
+    expect([1, 100]).toContain(during?.KV_GET_RSP?.st ?? -1);
+
+    await waitFor(
+      "the replica to take over and the node to answer for every key",
+      async () => {
+        const answers = (await client.ask({ KV_GET: keys }, keys.length)) as Rsp[];
+        return answers.every((rsp) => rsp.KV_GET_RSP?.st === 1);
+      },
+      30_000,
+    );
+    const answers = (await client.ask({ KV_GET: keys }, keys.length)) as Rsp[];
+    for (const [i, rsp] of answers.entries()) {
+      expect(rsp.KV_GET_RSP?.[keys[i] as string]).toEqual([keys[i]]);
+    }
+    expect(await client.ask({ KV_SET: { [first]: 1 } })).toEqual([
+      { KV_SET_RSP: { st: 21, k: first } },
+    ]);
+    client.close();
+  }, 60_000);
+});
+
+/** The master holding keys in `slot`: only the owner (and its replicas) count keys there. */
+async function findMaster(cluster: RedisCluster, slot: number) {
+  for (const server of cluster.nodes) {
+    const role = await redisCli(server.port, "ROLE");
+    if (!role.startsWith("master")) continue;
+    const own = await redisCli(server.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot));
+    if (Number(own.trim()) > 0) return server;
+  }
+  throw new Error(`no master holds slot ${slot}`);
+}
