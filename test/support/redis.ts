@@ -32,8 +32,8 @@ export interface RedisCluster {
 }
 
 /** Starts a standalone redis-server on a free loopback port; resolves once it answers PING. */
-export function startRedis(): Promise<RedisServer> {
-  return startNode([]);
+export function startRedis(args: string[] = []): Promise<RedisServer> {
+  return startNode(args);
 }
 
 /**
@@ -212,7 +212,7 @@ async function spawnRedis(
 }
 
 /** A loopback port that was free a moment ago. */
-function freePort(): number {
+export function freePort(): number {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = listener.port;
   listener.stop(true);
