@@ -147,7 +147,7 @@ export class RedisStore implements Store {
         resolve(out);
       };
       for (let i = 0; i < n; i++) {
-        run(keys[i] as string, i)
+        run(redisKey(keys[i] as string), i)
           .then((result) => {
             out[i] = result;
           }, noop)
@@ -208,6 +208,17 @@ export class RedisStore implements Store {
     });
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * The Redis key of a protocol key. Redis keys are bytes and ioredis writes
+ * strings as UTF-8, which has no form for a lone surrogate: `"\ud800"` and
+ * `"\udc00"` would both become U+FFFD and collide. Such keys, and keys that
+ * start with NUL, are stored as NUL followed by their JSON text instead, a
+ * form no key of the first kind can take.
+ */
+export function redisKey(key: string): string {
+  return key.isWellFormed() && key.charCodeAt(0) !== 0 ? key : `\u0000${JSON.stringify(key)}`;
 }
 
 function appendStatus(reply: 1 | 22 | 41): AppendStatus {

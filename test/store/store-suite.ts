@@ -51,6 +51,29 @@ export function storeSuite(
       expect(await store.contains([k])).toEqual([Status.KeyNotExist]);
     });
 
+    test("keys are exact strings: lone surrogates, NUL and look-alikes stay distinct", async () => {
+      const id = crypto.randomUUID();
+      const keys = [
+        `\ud800${id}`,
+        `\udc00${id}`,
+        `\ufffd${id}`,
+        `\u0000"\\ud800${id}"`,
+        `\u0000${id}`,
+        id,
+      ];
+      expect(
+        await store.set(
+          keys,
+          keys.map((_, i) => String(i)),
+        ),
+      ).toEqual(keys.map(() => Status.KeySet));
+      expect(await store.get(keys)).toEqual(keys.map((_, i) => String(i)));
+      expect(await store.remove([keys[0] as string])).toEqual([Status.KeyRemoved]);
+      expect(await store.contains(keys)).toEqual(
+        keys.map((_, i) => (i === 0 ? Status.KeyNotExist : Status.KeyExists)),
+      );
+    });
+
     test("a batch answers one result per key, in order", async () => {
       const keys = Array.from({ length: 50 }, (_, i) => key(`batch${i}`));
       const existing = keys.filter((_, i) => i % 3 === 0);
