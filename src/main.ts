@@ -1,8 +1,12 @@
 import { ConfigError, loadConfig } from "./config/load.ts";
+import { redactConfig } from "./config/redact.ts";
+import { Logger } from "./log/logger.ts";
+import { Metrics } from "./server/metrics.ts";
 import { startServer } from "./server/server.ts";
 import { createStore } from "./store/create.ts";
 import { VERSION } from "./version.ts";
 
+// Configuration errors are for a person at a terminal: one plain line, exit 2.
 function exit(code: number, message: string): never {
   console.error(`kvfleet: ${message}`);
   process.exit(code);
@@ -16,22 +20,51 @@ try {
   throw error;
 }
 
-const store = createStore(config.store);
+const log = new Logger(config.log.level);
+const metrics = new Metrics();
+// The memory store is up for as long as the process; only Redis reports changes.
+metrics.storeUp(config.store.type === "memory");
+const store = createStore(config.store, {
+  up() {
+    metrics.storeUp(true);
+    log.info("store up", { store: config.store.type });
+  },
+  down(reason) {
+    metrics.storeUp(false);
+    log.warn("store down", { store: config.store.type, reason });
+  },
+});
+
 let running: ReturnType<typeof startServer>;
 try {
-  running = startServer(config, store, VERSION);
+  running = startServer({ config, store, version: VERSION, log, metrics });
 } catch (error) {
   exit(1, `cannot listen on ${config.kv.ip}:${config.kv.port}: ${String(error)}`);
 }
 
-console.log(
-  `kvfleet ${VERSION} listening on ${running.url} store=${store.description} maxPayload=${config.kv.maxPayload}`,
-);
+// Written whatever the level: tools and people wait for this line.
+log.always("info", "listening", {
+  version: VERSION,
+  url: running.url,
+  store: store.description,
+  maxPayload: config.kv.maxPayload,
+  config: redactConfig(config),
+});
 
+let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, async () => {
-    await running.stop();
+    if (stopping) return;
+    stopping = true;
+    log.info("drain requested", { signal, timeoutSeconds: config.limits.drainTimeout });
+    const deadline = setTimeout(() => {
+      log.warn("drain timed out", { timeoutSeconds: config.limits.drainTimeout });
+      process.exit(0);
+    }, config.limits.drainTimeout * 1000);
+    await running.drain();
     await store.close();
+    clearTimeout(deadline);
+    log.info("stopped");
     process.exit(0);
   });
 }

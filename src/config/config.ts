@@ -14,8 +14,23 @@ export interface Config {
     maxBacklog: number;
     /** Seconds without traffic before a connection is closed. @default 180 */
     idleTimeout: number;
+    /** Open WebSocket connections per node; upgrades beyond it get HTTP 503. @default 10000 */
+    maxConnections: number;
+    /** Seconds a SIGTERM drain may take before the process exits anyway. @default 20 */
+    drainTimeout: number;
   };
+  security: {
+    /** Shared token every WebSocket upgrade must present; none means open access. */
+    token?: string;
+    /** PEM certificate and key files: with both, the server speaks wss:// itself. */
+    tls?: { cert: string; key: string };
+    /** Allowed `Origin` headers; empty allows any (and clients that send none). */
+    origins: string[];
+  };
+  log: { level: LogLevel };
 }
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export type StoreConfig =
   | { type: "memory" }

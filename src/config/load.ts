@@ -186,6 +186,24 @@ function storeChoice(layer: Layer): StoreChoice {
   return { layer, type: type ?? (target ? "redis" : undefined), target };
 }
 
+/** Certificate and key come as a pair, each from whichever source is strongest for it. */
+function tlsFiles(layers: readonly Layer[]): Config["security"]["tls"] {
+  const find = (path: "security.tlsCert" | "security.tlsKey") =>
+    layers.find((l) => l.values[path] !== undefined);
+  const cert = find("security.tlsCert");
+  const key = find("security.tlsKey");
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    const [given, missing] = cert ? [cert, "security.tlsKey"] : [key as Layer, "security.tlsCert"];
+    const path = cert ? "security.tlsCert" : "security.tlsKey";
+    throw new ConfigError(`${given.where(path)}: TLS needs ${missing} as well`);
+  }
+  return {
+    cert: cert.values["security.tlsCert"] as string,
+    key: key.values["security.tlsKey"] as string,
+  };
+}
+
 /**
  * Reads flags, environment and the optional config file, strongest first, into a checked
  * `Config`. Every value given is checked, even one a stronger source overrides.
@@ -226,6 +244,17 @@ export function loadConfig(sources: ConfigSources): Config {
   return {
     kv: { ip: pick("kv.ip"), port: pick("kv.port"), maxPayload: pick("kv.maxPayload") },
     store,
-    limits: { maxBacklog: pick("limits.maxBacklog"), idleTimeout: pick("limits.idleTimeout") },
+    limits: {
+      maxBacklog: pick("limits.maxBacklog"),
+      idleTimeout: pick("limits.idleTimeout"),
+      maxConnections: pick("limits.maxConnections"),
+      drainTimeout: pick("limits.drainTimeout"),
+    },
+    security: {
+      token: pick("security.token"),
+      tls: tlsFiles(layers),
+      origins: pick("security.origins"),
+    },
+    log: { level: pick("log.level") },
   };
 }

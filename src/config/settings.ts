@@ -1,3 +1,4 @@
+import { accessSync, constants } from "node:fs";
 import { isIP } from "node:net";
 
 /** A rejected value; the message says why, and `load.ts` prefixes the source and field. */
@@ -133,6 +134,57 @@ const redisUrls: Kind<string[]> = {
   fromText: (t) => checkRedisUrls(t === "" ? [] : t.split(",").map((s) => s.trim())),
 };
 
+/** A secret: failures describe it, never echo it. */
+const TOKEN_EXPECTED = "expected a token of 16 to 512 printable ASCII characters without spaces";
+function checkToken(v: unknown): string {
+  return typeof v === "string" && /^[\x21-\x7e]{16,512}$/.test(v)
+    ? v
+    : fail(
+        `${TOKEN_EXPECTED}, got ${typeof v === "string" ? `${v.length} characters` : typeOf(v)}`,
+      );
+}
+const token: Kind<string> = { fromFile: checkToken, fromText: checkToken };
+
+function checkReadable(v: unknown, shown: string): string {
+  if (typeof v !== "string" || v === "") return fail(`expected a file path, got ${shown}`);
+  try {
+    accessSync(v, constants.R_OK);
+  } catch {
+    return fail(`cannot read file ${showText(v)}`);
+  }
+  return v;
+}
+
+const readableFile: Kind<string> = {
+  fromFile: (v) => checkReadable(v, showJson(v)),
+  fromText: (t) => checkReadable(t, showText(t)),
+};
+
+const ORIGINS_EXPECTED = "expected a list of origins such as https://app.example.com";
+
+function checkOrigins(items: readonly unknown[]): string[] {
+  return items.map((item, i) => {
+    const at = `item ${i + 1} of ${items.length}`;
+    if (typeof item !== "string") return fail(`${ORIGINS_EXPECTED}, ${at} is ${typeOf(item)}`);
+    let origin: string;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      origin = "null";
+    }
+    // An origin is scheme, host and port only: a path or a trailing slash would never match.
+    return origin !== "null" && origin === item
+      ? item
+      : fail(`${ORIGINS_EXPECTED}, ${at} is ${showText(item)}`);
+  });
+}
+
+const origins: Kind<string[]> = {
+  fromFile: (v) =>
+    Array.isArray(v) ? checkOrigins(v) : fail(`${ORIGINS_EXPECTED}, got ${typeOf(v)}`),
+  fromText: (t) => checkOrigins(t === "" ? [] : t.split(",").map((s) => s.trim())),
+};
+
 /**
  * Every setting, keyed by its path in the config file. Flags, environment and file are all
  * read through this table, so adding a row is all a new setting needs (besides `Config`).
@@ -172,6 +224,29 @@ export const SETTINGS = {
     default: 180,
     flag: "idle-timeout",
     env: ["KVFLEET_IDLE_TIMEOUT"],
+  },
+  "limits.maxConnections": {
+    kind: integer(1, 1000000),
+    default: 10000,
+    flag: "max-connections",
+    env: ["KVFLEET_MAX_CONNECTIONS"],
+  },
+  "limits.drainTimeout": {
+    kind: integer(1, 3600),
+    default: 20,
+    flag: "drain-timeout",
+    env: ["KVFLEET_DRAIN_TIMEOUT"],
+  },
+  // No flag: a token on the command line shows in process listings.
+  "security.token": { kind: token, env: ["KVFLEET_TOKEN"] },
+  "security.tlsCert": { kind: readableFile, flag: "tls-cert", env: ["KVFLEET_TLS_CERT"] },
+  "security.tlsKey": { kind: readableFile, flag: "tls-key", env: ["KVFLEET_TLS_KEY"] },
+  "security.origins": { kind: origins, default: [], flag: "origins", env: ["KVFLEET_ORIGINS"] },
+  "log.level": {
+    kind: oneOf("debug", "info", "warn", "error"),
+    default: "info",
+    flag: "log-level",
+    env: ["KVFLEET_LOG_LEVEL"],
   },
 } as const satisfies Record<string, Setting<unknown>>;
 

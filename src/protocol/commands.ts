@@ -25,6 +25,9 @@ const SHAPES: ReadonlyMap<string, BodyShape> = new Map<CommandName, BodyShape>([
   ["KV_SERVER_INFO", "whole"],
 ]);
 
+/** The eleven commands of protocol v1. */
+export const COMMAND_NAMES = [...SHAPES.keys()] as readonly CommandName[];
+
 /**
  * A key as the client wrote it: `key` is its decoded value, `token` its JSON
  * string token, ready to be written into a response without encoding it again.

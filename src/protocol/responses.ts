@@ -1,4 +1,4 @@
-import type { CommandName } from "./commands.ts";
+import { COMMAND_NAMES, type CommandName } from "./commands.ts";
 import { Status } from "./status.ts";
 
 /**
@@ -8,19 +8,7 @@ import { Status } from "./status.ts";
 
 const statusPrefix = new Map<CommandName, string>();
 const rspName = (command: CommandName): string => `${command}_RSP`;
-for (const name of [
-  "KV_SET",
-  "KV_SETQ",
-  "KV_ADD",
-  "KV_ADDQ",
-  "KV_APPEND",
-  "KV_GET",
-  "KV_RMV",
-  "KV_CONTAINS",
-  "KV_COUNT",
-  "KV_CLEAR",
-  "KV_SERVER_INFO",
-] as const) {
+for (const name of COMMAND_NAMES) {
   statusPrefix.set(name, `{"${rspName(name)}":{"st":`);
 }
 
@@ -62,3 +50,24 @@ export function messageError(st: Status, m: string): string {
 export function bodyTypeError(command: CommandName): string {
   return keyStatus(command, Status.CommandType, '""');
 }
+
+/**
+ * The status of a response this module encoded, for metrics. A found value
+ * ends its response with `"st":1`; every other response starts with its status.
+ */
+export function statusOf(text: string): number {
+  if (text.endsWith(FOUND_END) && text.startsWith(FOUND_START)) return 1;
+  let i = text.indexOf('"st":') + 5;
+  let st = 0;
+  for (
+    let digit = text.charCodeAt(i) - 48;
+    digit >= 0 && digit <= 9;
+    digit = text.charCodeAt(++i) - 48
+  ) {
+    st = st * 10 + digit;
+  }
+  return st;
+}
+
+const FOUND_START = '{"KV_GET_RSP":';
+const FOUND_END = ',"st":1}}';

@@ -30,6 +30,7 @@ export class Connection {
   #head = 0;
   #pendingBytes = 0;
   #closed = false;
+  #idle: (() => void)[] = [];
 
   constructor(socket: ClientSocket, maxBacklog: number) {
     this.#socket = socket;
@@ -60,6 +61,13 @@ export class Connection {
     this.#closed = true;
     this.#queue = [];
     this.#head = 0;
+    this.#wakeIdle();
+  }
+
+  /** Resolves once every request received so far has had its reply sent (or the socket is gone). */
+  whenIdle(): Promise<void> {
+    if (this.#closed || this.waiting === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Requests whose replies have not been sent yet. */
@@ -78,6 +86,7 @@ export class Connection {
     if (this.#head === queue.length) {
       this.#queue = [];
       this.#head = 0;
+      if (this.#idle.length > 0) this.#wakeIdle();
     }
   }
 
@@ -100,6 +109,12 @@ export class Connection {
     if (this.#pendingBytes + this.#socket.getBufferedAmount() <= this.#maxBacklog) return false;
     this.#close();
     return true;
+  }
+
+  #wakeIdle(): void {
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const wake of idle) wake();
   }
 
   #close(): void {

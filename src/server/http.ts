@@ -1,28 +1,73 @@
 import type { Server } from "bun";
+import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
+import type { AccessGate, Refusal } from "./access.ts";
 import type { Connection } from "./connection.ts";
+import type { Metrics } from "./metrics.ts";
 
-const text = (status: number, body: string): Response =>
-  new Response(`${body}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+const text = (status: number, body: string, headers: Record<string, string> = {}): Response =>
+  new Response(`${body}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+
+/** What the HTTP side needs from the running node. */
+export interface HttpContext {
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly gate: AccessGate;
+  readonly log: Logger;
+  /** True from the first drain signal on. */
+  draining(): boolean;
+  /** Open connections plus upgrades under way. */
+  connections(): number;
+  /** Counts an accepted upgrade before its socket opens, so the limit holds under a burst. */
+  upgraded(): void;
+}
 
 /**
- * Plain HTTP beside the WebSocket endpoint: liveness, readiness, and the
- * upgrade on `/`. Answers undefined once the request became a WebSocket.
+ * Plain HTTP beside the WebSocket endpoint: liveness, readiness, metrics,
+ * and the upgrade on `/` behind the access gate. Answers undefined once the
+ * request became a WebSocket.
  */
 export async function route(
   request: Request,
   server: Server<Connection | undefined>,
-  store: Store,
+  ctx: HttpContext,
 ): Promise<Response | undefined> {
-  const { pathname } = new URL(request.url);
-  switch (pathname) {
-    case "/":
-      if (server.upgrade(request, { data: undefined })) return undefined;
-      return text(426, "kvfleet speaks WebSocket on this path");
+  const url = new URL(request.url);
+  switch (url.pathname) {
+    case "/": {
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        return text(426, "kvfleet speaks WebSocket on this path");
+      }
+      const refusal: Refusal | undefined = ctx.draining()
+        ? { reason: "draining", status: 503, message: "node is shutting down" }
+        : ctx.gate.check(request, url, ctx.connections());
+      if (refusal !== undefined) {
+        ctx.metrics.rejected(refusal.reason);
+        ctx.log.info("upgrade refused", {
+          reason: refusal.reason,
+          remote: server.requestIP(request)?.address,
+        });
+        const challenge = refusal.status === 401 ? { "www-authenticate": "Bearer" } : undefined;
+        return text(refusal.status, refusal.message, challenge);
+      }
+      if (server.upgrade(request, { data: undefined })) {
+        ctx.upgraded();
+        return undefined;
+      }
+      return text(400, "WebSocket upgrade failed");
+    }
     case "/healthz":
       return text(200, "ok");
     case "/readyz":
-      return (await store.ready()) ? text(200, "ready") : text(503, "store unavailable");
+      if (ctx.draining()) return text(503, "draining");
+      return (await ctx.store.ready()) ? text(200, "ready") : text(503, "store unavailable");
+    case "/metrics":
+      return new Response(await ctx.metrics.render(), {
+        headers: { "content-type": ctx.metrics.contentType },
+      });
     default:
       return text(404, "not found");
   }

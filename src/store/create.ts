@@ -1,15 +1,15 @@
 import type { StoreConfig } from "../config/config.ts";
 import { MemoryStore } from "./memory.ts";
 import { connectRedis, RedisStore } from "./redis.ts";
-import type { Store } from "./store.ts";
+import type { Store, StoreEvents } from "./store.ts";
 
 /** The store the configuration names. */
-export function createStore(config: StoreConfig): Store {
+export function createStore(config: StoreConfig, events?: StoreEvents): Store {
   switch (config.type) {
     case "memory":
       return new MemoryStore();
     case "redis":
-      return new RedisStore(connectRedis(config));
+      return new RedisStore(connectRedis(config), events);
     default:
       return config satisfies never;
   }

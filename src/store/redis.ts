@@ -9,6 +9,7 @@ import type {
   RemoveStatus,
   SetStatus,
   Store,
+  StoreEvents,
 } from "./store.ts";
 
 export { connectRedis, type RedisStoreConfig } from "./redis-client.ts";
@@ -37,7 +38,7 @@ export class RedisStore implements Store {
   /** Batches waiting for the client to become ready. */
   readonly #waiting = new Set<() => void>();
 
-  constructor(client: Redis | Cluster) {
+  constructor(client: Redis | Cluster, events?: StoreEvents) {
     this.#client = client;
     defineScripts(client);
     client.on("ready", () => {
@@ -45,6 +46,7 @@ export class RedisStore implements Store {
       this.#waiting.clear();
       for (const wake of waiting) wake();
     });
+    if (events !== undefined) watchState(client, events);
     const options = client.isCluster
       ? (client as Cluster).options.redisOptions
       : (client as Redis).options;
@@ -227,3 +229,24 @@ function appendStatus(reply: 1 | 22 | 41): AppendStatus {
 }
 
 function noop(): void {}
+
+/** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */
+function watchState(client: Redis | Cluster, events: StoreEvents): void {
+  let up: boolean | undefined;
+  let reason = "not connected";
+  const down = () => {
+    if (up === false) return;
+    up = false;
+    events.down(reason);
+  };
+  client.on("ready", () => {
+    if (up === true) return;
+    up = true;
+    events.up();
+  });
+  client.on("error", (err: Error) => {
+    reason = err.message;
+    if (up === undefined) down();
+  });
+  client.on("close", down);
+}

@@ -49,3 +49,9 @@ export type AppendStatus =
   | typeof Status.KeyNotExist
   | typeof Status.ValueTypeInvalid
   | Failed;
+
+/** Store connection changes, for logs and metrics; a store that can't go down reports `up` once. */
+export interface StoreEvents {
+  up(): void;
+  down(reason: string): void;
+}

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient } from "../support/client.ts";
 import { freePort, type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { type ServerProcess, startServer } from "../support/server.ts";
+import { makeCertificates } from "../support/tls.ts";
 
 const PASSWORD = "s3cret p@ss/word";
 const URL_PASSWORD = encodeURIComponent(PASSWORD);
@@ -69,55 +70,7 @@ describe("TLS with rediss://", () => {
   const tlsPort = freePort();
   let redis: RedisServer;
   beforeAll(async () => {
-    const openssl = (...args: string[]) => {
-      const result = Bun.spawnSync(["openssl", ...args], { cwd: dir, stderr: "pipe" });
-      if (result.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
-    };
-    writeFileSync(join(dir, "ext"), "subjectAltName=IP:127.0.0.1\n");
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=kvfleet test CA",
-    );
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "server.key",
-      "-out",
-      "server.csr",
-      "-subj",
-      "/CN=127.0.0.1",
-    );
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      "server.pem",
-      "-days",
-      "1",
-      "-extfile",
-      "ext",
-    );
+    makeCertificates(dir);
     redis = await startRedis([
       "--tls-port",
       String(tlsPort),

@@ -25,11 +25,16 @@ describe("start-up", () => {
     try {
       const lines = server.output().trim().split("\n");
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(
-        new RegExp(
-          `^kvfleet ${pkg.version.replaceAll(".", "\\.")} listening on ws://127\\.0\\.0\\.1:\\d+/ store=memory maxPayload=4096$`,
-        ),
-      );
+      const line = JSON.parse(lines[0] as string);
+      expect(line).toMatchObject({
+        level: "info",
+        event: "listening",
+        version: pkg.version,
+        url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/$/),
+        store: "memory",
+        maxPayload: 4096,
+      });
+      expect(Date.parse(line.time)).toBeGreaterThan(0);
       const client = await TestClient.open(server.url);
       client.send(`{"KV_SET":{"k":"${"x".repeat(3000)}"}}`);
       expect(await client.next()).toEqual({ KV_SET_RSP: { st: 20, k: "k" } });
@@ -46,13 +51,13 @@ describe("start-up", () => {
       env: { KVFLEET_MAX_PAYLOAD: "2500" },
     });
     await server.stop();
-    expect(server.output()).toContain("maxPayload=3000");
+    expect(server.started.maxPayload).toBe(3000);
     const fromEnv = await startServer({
       args: [`--config=${path}`],
       env: { KVFLEET_MAX_PAYLOAD: "2500" },
     });
     await fromEnv.stop();
-    expect(fromEnv.output()).toContain("maxPayload=2500");
+    expect(fromEnv.started.maxPayload).toBe(2500);
   });
 
   const failures: [string, () => { args: string[]; env?: Record<string, string> }, RegExp][] = [

@@ -20,9 +20,12 @@ export class TestClient {
     });
   }
 
-  /** Opens a connection and resolves once it is open. */
-  static open(url: string, protocols?: string[]): Promise<TestClient> {
-    const socket = new WebSocket(url, protocols);
+  /** Opens a connection and resolves once it is open; `init` is Bun's (headers, tls). */
+  static open(
+    url: string,
+    init?: { headers?: Record<string, string>; tls?: { ca?: string } },
+  ): Promise<TestClient> {
+    const socket = new WebSocket(url, init as unknown as string[]);
     const client = new TestClient(socket);
     return new Promise((resolve, reject) => {
       socket.addEventListener("open", () => resolve(client), { once: true });
@@ -92,4 +95,25 @@ export class TestClient {
   async #until(ready: () => boolean): Promise<void> {
     while (!ready()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
+}
+
+/**
+ * The HTTP status a WebSocket upgrade request to `httpUrl` gets, for the
+ * refusals a WebSocket client only reports as an error.
+ */
+export async function upgradeStatus(
+  httpUrl: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  const response = await fetch(httpUrl, {
+    headers: {
+      connection: "Upgrade",
+      upgrade: "websocket",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      ...headers,
+    },
+  });
+  await response.arrayBuffer();
+  return response.status;
 }

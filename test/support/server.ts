@@ -1,7 +1,27 @@
 import type { Subprocess } from "bun";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-const START_LINE = /^kvfleet (\S+) listening on (ws:\/\/\S+) store=(.+) maxPayload=(\d+)$/m;
+/** The start event: one JSON line with event "listening". */
+export interface StartLine {
+  version: string;
+  url: string;
+  store: string;
+  maxPayload: number;
+  config: Record<string, unknown>;
+}
+
+/** The start event among the lines the server printed, if it printed it yet. */
+export function startLine(output: string): StartLine | undefined {
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{") || !line.includes('"event":"listening"')) continue;
+    try {
+      return JSON.parse(line) as StartLine;
+    } catch {
+      // A line still being written.
+    }
+  }
+  return undefined;
+}
 
 /** A kvfleet server running as a child process. */
 export interface ServerProcess {
@@ -9,6 +29,8 @@ export interface ServerProcess {
   /** http://host:port, for the HTTP paths. */
   readonly httpUrl: string;
   readonly pid: number;
+  /** The start event. */
+  readonly started: StartLine;
   readonly process: Subprocess<"ignore", "pipe", "pipe">;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
@@ -40,10 +62,10 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       onText();
     }
   };
-  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+  const started = await new Promise<StartLine>((resolve, reject) => {
     const check = () => {
-      const m = output.match(START_LINE);
-      if (m) resolve(m);
+      const line = startLine(output);
+      if (line) resolve(line);
     };
     void collect(proc.stdout, check);
     void collect(proc.stderr, check);
@@ -51,7 +73,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       reject(new Error(`server exited with code ${code} before starting:\n${output}`)),
     );
   });
-  const url = match[2] as string;
+  const url = started.url;
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     process.kill(proc.pid, "SIGTERM");
@@ -62,6 +84,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   return {
     url,
     httpUrl: url.replace(/^ws/, "http").replace(/\/$/, ""),
+    started,
     pid: proc.pid,
     process: proc,
     output: () => output,

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,7 +39,9 @@ function errorOf(run: () => unknown): string {
 const DEFAULTS: Config = {
   kv: { ip: "127.0.0.1", port: 1987, maxPayload: 1024 },
   store: { type: "memory" },
-  limits: { maxBacklog: 4194304, idleTimeout: 180 },
+  limits: { maxBacklog: 4194304, idleTimeout: 180, maxConnections: 10000, drainTimeout: 20 },
+  security: { origins: [] },
+  log: { level: "info" },
 };
 
 describe("defaults", () => {
@@ -66,13 +68,17 @@ describe("config file", () => {
         version: 1,
         kv: { ip: "0.0.0.0", port: 0, maxPayload: 2097152 },
         store: { type: "redis", url: "redis://db:6379/0", commandTimeout: 250 },
-        limits: { maxBacklog: 1024, idleTimeout: 960 },
+        limits: { maxBacklog: 1024, idleTimeout: 960, maxConnections: 5, drainTimeout: 3600 },
+        security: { token: "t".repeat(16), origins: ["https://app.example.com"] },
+        log: { level: "debug" },
       },
     );
     expect(config).toEqual({
       kv: { ip: "0.0.0.0", port: 0, maxPayload: 2097152 },
       store: { type: "redis", url: "redis://db:6379/0", commandTimeout: 250 },
-      limits: { maxBacklog: 1024, idleTimeout: 960 },
+      limits: { maxBacklog: 1024, idleTimeout: 960, maxConnections: 5, drainTimeout: 3600 },
+      security: { token: "t".repeat(16), origins: ["https://app.example.com"] },
+      log: { level: "debug" },
     });
   });
 
@@ -135,7 +141,8 @@ describe("config file", () => {
   test.each([
     [{ kv: { prot: 1 } }, "kv.prot"],
     [{ kv: { port: 1 }, limits: { idle: 1 } }, "limits.idle"],
-    [{ security: {} }, "security"],
+    [{ security: { tls: {} } }, "security.tls"],
+    [{ metrics: {} }, "metrics"],
     [{ port: 1987 }, "port"],
     [{ "kv.port": 1987 }, '"kv.port"'],
     [{ toString: 1 }, "toString"],
@@ -189,7 +196,9 @@ describe("environment", () => {
     expect(config).toEqual({
       kv: { ip: "::", port: 8080, maxPayload: 4096 },
       store: { type: "memory" },
-      limits: { maxBacklog: 2048, idleTimeout: 30 },
+      limits: { ...DEFAULTS.limits, maxBacklog: 2048, idleTimeout: 30 },
+      security: DEFAULTS.security,
+      log: DEFAULTS.log,
     });
   });
 
@@ -234,6 +243,7 @@ describe("flags", () => {
     const config = load(["--port=2000", "--ip", "db.internal", "--max-payload", "2048"]);
     expect(config.kv).toEqual({ ip: "db.internal", port: 2000, maxPayload: 2048 });
     expect(load(["--idle-timeout", "9", "--max-backlog=4096"]).limits).toEqual({
+      ...DEFAULTS.limits,
       maxBacklog: 4096,
       idleTimeout: 9,
     });
@@ -302,7 +312,7 @@ describe("precedence", () => {
   test("flags > environment > file > defaults, per field", () => {
     const config = load(["--port=3"], env, file);
     expect(config.kv).toEqual({ ip: "file.host", port: 3, maxPayload: 200 });
-    expect(config.limits).toEqual({ maxBacklog: 4194304, idleTimeout: 10 });
+    expect(config.limits).toEqual({ ...DEFAULTS.limits, idleTimeout: 10 });
   });
 
   test("environment beats file", () => {
@@ -459,5 +469,66 @@ describe("store", () => {
         "environment KVFLEET_REDIS_CLUSTER: item 2 of 3: expected a redis:// or rediss:// URL, got a value that is not a URL",
       );
     });
+  });
+});
+
+describe("security and logging", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kvfleet-tls-"));
+  afterAll(() => rmSync(dir, { recursive: true }));
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  writeFileSync(cert, "cert");
+  writeFileSync(key, "key");
+
+  test("the token comes from the file or KVFLEET_TOKEN, never a flag", () => {
+    const token = "s3cret-token-0123456789";
+    expect(load([], { KVFLEET_TOKEN: token }).security.token).toBe(token);
+    expect(load([], {}, { security: { token } }).security.token).toBe(token);
+    expect(errorOf(() => load([`--token=${token}`]))).toBe("flag --token: unknown flag");
+  });
+
+  test("a short or spaced token is refused without echoing it", () => {
+    const message = errorOf(() => load([], { KVFLEET_TOKEN: "short secret" }));
+    expect(message).toStartWith("environment KVFLEET_TOKEN: expected a token of 16");
+    expect(message).toContain("got 12 characters");
+    expect(message).not.toContain("secret");
+  });
+
+  test("TLS needs a readable certificate and key, both", () => {
+    expect(load([`--tls-cert=${cert}`], { KVFLEET_TLS_KEY: key }).security.tls).toEqual({
+      cert,
+      key,
+    });
+    expect(errorOf(() => load([`--tls-cert=${cert}`]))).toBe(
+      "flag --tls-cert: TLS needs security.tlsKey as well",
+    );
+    expect(errorOf(() => load([], { KVFLEET_TLS_KEY: join(dir, "missing.pem") }))).toStartWith(
+      "environment KVFLEET_TLS_KEY: cannot read file",
+    );
+  });
+
+  test("origins are exact origins, from a list or comma-separated", () => {
+    expect(load(["--origins=https://a.example, http://b.example:8080"]).security.origins).toEqual([
+      "https://a.example",
+      "http://b.example:8080",
+    ]);
+    expect(errorOf(() => load([], {}, { security: { origins: ["https://a.example/"] } }))).toBe(
+      `config file ${FILE}: security.origins: expected a list of origins such as https://app.example.com, item 1 of 1 is "https://a.example/"`,
+    );
+  });
+
+  test("connection limit, drain timeout and log level", () => {
+    const config = load(["--max-connections=2", "--drain-timeout=5"], {
+      KVFLEET_LOG_LEVEL: "warn",
+    });
+    expect(config.limits.maxConnections).toBe(2);
+    expect(config.limits.drainTimeout).toBe(5);
+    expect(config.log.level).toBe("warn");
+    expect(errorOf(() => load(["--log-level=verbose"]))).toBe(
+      'flag --log-level: expected "debug" or "info" or "warn" or "error", got "verbose"',
+    );
+    expect(errorOf(() => load(["--max-connections=0"]))).toStartWith(
+      "flag --max-connections: expected an integer from 1",
+    );
   });
 });

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TestClient, upgradeStatus } from "../support/client.ts";
+import { type ServerProcess, startServer } from "../support/server.ts";
+import { makeCertificates } from "../support/tls.ts";
+
+const TOKEN = "correct-horse-battery-staple";
+
+describe("shared token", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ env: { KVFLEET_TOKEN: TOKEN } });
+  });
+  afterAll(() => server.stop());
+
+  test("an upgrade without the token gets 401 and no socket", async () => {
+    expect(await upgradeStatus(`${server.httpUrl}/`)).toBe(401);
+    expect(await upgradeStatus(`${server.httpUrl}/?token=wrong-token-of-some-length`)).toBe(401);
+    expect(await upgradeStatus(`${server.httpUrl}/`, { authorization: `Basic ${TOKEN}` })).toBe(
+      401,
+    );
+    expect(
+      await upgradeStatus(`${server.httpUrl}/`, { authorization: `Bearer ${TOKEN.slice(1)}` }),
+    ).toBe(401);
+    await expect(TestClient.open(server.url)).rejects.toThrow();
+  });
+
+  test("the Authorization header or the token query parameter lets a client in", async () => {
+    const byHeader = await TestClient.open(server.url, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await byHeader.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
+    byHeader.close();
+    const byQuery = await TestClient.open(`${server.url}?token=${TOKEN}`);
+    expect(await byQuery.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
+    byQuery.close();
+  });
+
+  test("health, readiness and metrics stay open to probes", async () => {
+    for (const path of ["/healthz", "/readyz", "/metrics"]) {
+      expect((await fetch(`${server.httpUrl}${path}`)).status).toBe(200);
+    }
+  });
+
+  test("the token never appears in the output, even in the start line's config", () => {
+    expect(server.output()).not.toContain(TOKEN);
+    expect(server.started.config).toMatchObject({ security: { token: "(hidden)" } });
+  });
+});
+
+describe("origin allow-list and connection limit", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({
+      args: ["--origins=https://app.example.com", "--max-connections=2"],
+    });
+  });
+  afterAll(() => server.stop());
+
+  test("a page from another origin gets 403; the allowed origin and no origin get in", async () => {
+    expect(await upgradeStatus(`${server.httpUrl}/`, { origin: "https://evil.example" })).toBe(403);
+    const allowed = await TestClient.open(server.url, {
+      headers: { origin: "https://app.example.com" },
+    });
+    allowed.close();
+    await allowed.closed();
+  });
+
+  test("beyond the connection limit an upgrade gets 503, and a freed slot is reused", async () => {
+    const first = await TestClient.open(server.url);
+    const second = await TestClient.open(server.url);
+    expect(await upgradeStatus(`${server.httpUrl}/`)).toBe(503);
+    first.close();
+    await first.closed();
+    // The server learns of the close a moment after the client: retry until the slot is free.
+    let third: TestClient | undefined;
+    for (let i = 0; third === undefined && i < 100; i++) {
+      third = await TestClient.open(server.url).catch(() => undefined);
+    }
+    expect(third).toBeDefined();
+    expect(await third?.ask({ KV_COUNT: {} })).toHaveLength(1);
+    third?.close();
+    second.close();
+  });
+});
+
+describe("TLS from certificate files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kvfleet-wss-"));
+  const files = makeCertificates(dir);
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ args: [`--tls-cert=${files.cert}`, `--tls-key=${files.key}`] });
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the server speaks wss:// with the given certificate", async () => {
+    expect(server.url).toStartWith("wss://127.0.0.1:");
+    const ca = readFileSync(files.ca, "utf8");
+    const client = await TestClient.open(server.url, { tls: { ca } });
+    expect(await client.ask({ KV_SET: { k: [1] } })).toEqual([{ KV_SET_RSP: { st: 20, k: "k" } }]);
+    client.close();
+    const health = await fetch(`${server.httpUrl}/healthz`, { tls: { ca } });
+    expect(health.status).toBe(200);
+  });
+});
