@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
 import { TestClient } from "../support/client.ts";
 import { type ServerProcess, startServer } from "../support/server.ts";
 
@@ -280,18 +281,7 @@ export function protocolSuite(name: string, storeArgs: () => string[]): void {
     });
 
     describe("KV_APPEND", () => {
-      const cases: [string, string, string][] = [
-        ["[1,2]", "[3,[4]]", "[1,2,3,[4]]"],
-        ["[]", "[]", "[]"],
-        ["[]", "[{},[]]", "[{},[]]"],
-        ['{"a":1,"b":2}', '{"b":9,"c":3}', '{"a":1,"b":2,"c":3}'],
-        ["{}", '{"10":1,"2":{}}', '{"10":1,"2":{}}'],
-        ['{"a":[]}', "{}", '{"a":[]}'],
-        ['"ab"', '"cd"', '"abcd"'],
-        ['"a\\"\\\\"', '"\\u00e9\\n"', '"a\\"\\\\\\u00e9\\n"'],
-        ['""', '""', '""'],
-      ];
-      test.each(cases)("%s + %s gives %s", async (stored, added, result) => {
+      test.each(APPEND_COMBINED)("%s: %s + %s", async (_, stored, added, result) => {
         const key = fresh();
         await set(key, stored);
         expect(await exchange(`{"KV_APPEND":{"${key}":${added}}}`)).toEqual([
@@ -300,19 +290,7 @@ export function protocolSuite(name: string, storeArgs: () => string[]): void {
         expect(await get(key)).toBe(foundText(key, result));
       });
 
-      const mismatched: [string, string][] = [
-        ["1", "2"],
-        ["true", "false"],
-        ["null", "null"],
-        ["[1]", '{"a":1}'],
-        ['{"a":1}', "[1]"],
-        ['"s"', "[1]"],
-        ["[1]", '"s"'],
-        ['"s"', "1"],
-        ["1.5", '"s"'],
-        ["[]", "null"],
-      ];
-      test.each(mismatched)(
+      test.each(APPEND_MISMATCHED)(
         "%s + %s is 41 and leaves the value untouched",
         async (stored, added) => {
           const key = fresh();

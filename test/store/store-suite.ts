@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Status } from "../../src/protocol/status.ts";
 import type { Store } from "../../src/store/store.ts";
+import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
 
 /**
  * The contract every Store implementation honours. `open` must give a store
@@ -112,24 +113,7 @@ export function storeSuite(
     });
 
     describe("append", () => {
-      const cases: [string, string, string, string][] = [
-        ["array + array", "[1,2]", '[3,"x"]', '[1,2,3,"x"]'],
-        ["empty array + array", "[]", "[18446744073709551617]", "[18446744073709551617]"],
-        ["array + empty array", "[0.1,1e21]", "[]", "[0.1,1e21]"],
-        ["nested empty containers", "[[]]", "[{},[]]", "[[],{},[]]"],
-        ["object + object", '{"10":1,"a":2}', '{"2":3,"a":9}', '{"10":1,"a":2,"2":3}'],
-        [
-          "object with an escaped existing name",
-          '{"a":1}',
-          '{"\\u0061":2,"b":[]}',
-          '{"a":1,"b":[]}',
-        ],
-        ["empty object + object", "{}", '{"x":{}}', '{"x":{}}'],
-        ["object + empty object", '{"x":1}', "{}", '{"x":1}'],
-        ["string + string", '"ab"', '"c\\"d"', '"abc\\"d"'],
-        ["string + empty string", '"ab"', '""', '"ab"'],
-      ];
-      for (const [label, stored, added, combined] of cases) {
+      for (const [label, stored, added, combined] of APPEND_COMBINED) {
         test(`${label} answers 1 and combines`, async () => {
           const k = key("append");
           await store.set([k], [stored]);
@@ -138,17 +122,7 @@ export function storeSuite(
         });
       }
 
-      const mismatches: [string, string][] = [
-        ["1", "2"],
-        ["true", "false"],
-        ["null", "null"],
-        ["[1]", '{"a":1}'],
-        ['{"a":1}', "[1]"],
-        ['"s"', "[1]"],
-        ["[1]", '"s"'],
-        ["[1]", "1"],
-      ];
-      for (const [stored, added] of mismatches) {
+      for (const [stored, added] of APPEND_MISMATCHED) {
         test(`${stored} + ${added} answers 41 and leaves the value untouched`, async () => {
           const k = key("append41");
           await store.set([k], [stored]);
