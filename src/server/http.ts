@@ -35,7 +35,8 @@ export async function route(
   server: Server<Connection | undefined>,
   ctx: HttpContext,
 ): Promise<Response | undefined> {
-  const url = new URL(request.url);
+  // HTTP/1.0 without a Host header (HAProxy's default health check) gives a bare path.
+  const url = new URL(request.url, "http://localhost");
   switch (url.pathname) {
     case "/": {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {

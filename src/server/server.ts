@@ -73,6 +73,12 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
     port: config.kv.port,
     ...(tls ? { tls: { cert: Bun.file(tls.cert), key: Bun.file(tls.key) } } : {}),
     fetch: (request, srv) => route(request, srv, ctx),
+    // Never Bun's development error page: it shows source lines and paths.
+    development: false,
+    error(error) {
+      log.error("http error", { message: error.message });
+      return new Response("internal error\n", { status: 500 });
+    },
     websocket: {
       maxPayloadLength: config.kv.maxPayload,
       idleTimeout: config.limits.idleTimeout,

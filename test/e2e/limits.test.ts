@@ -98,6 +98,27 @@ describe("default limits (maxPayload 1024)", () => {
     expect(await status("/metrics-nope")).toBe(404);
     await expect(TestClient.open(server.url.replace(/\/$/, "/other"))).rejects.toThrow();
   });
+
+  test("an HTTP/1.0 request without Host, as load balancers' checks send, is answered", async () => {
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: portOf(server),
+      socket: { data() {} },
+    });
+    const response = new Promise<string>((resolve) => {
+      let text = "";
+      socket.reload({
+        socket: {
+          data: (_, chunk) => {
+            text += chunk.toString();
+          },
+          close: () => resolve(text),
+        },
+      });
+    });
+    socket.write("GET /readyz HTTP/1.0\r\n\r\n");
+    expect(await response).toStartWith("HTTP/1.1 200");
+  });
 });
 
 describe("deep nesting (maxPayload 2 MiB)", () => {
