@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { TestClient } from "../support/client.ts";
+import { freePort, type RedisServer, startRedis, waitFor } from "../support/redis.ts";
+import { type ServerProcess, startServer } from "../support/server.ts";
+import { ROOT } from "./manifests.ts";
+
+/** The exact file compose.yaml mounts into the lb container. */
+const CFG = join(ROOT, "deploy/haproxy/haproxy.cfg");
+
+type Rsp = Record<string, Record<string, unknown>>;
+
+interface Haproxy {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  output: () => string;
+}
+
+/** Runs haproxy in the foreground on a free loopback port; resolves once it routes /healthz. */
+async function startHaproxy(backends: string[]): Promise<Haproxy> {
+  if (Bun.which("haproxy") === null) {
+    throw new Error("haproxy not found: install it with `apt-get install -y haproxy`");
+  }
+  for (let attempt = 1; ; attempt++) {
+    const port = freePort();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
+      LB_BIND: `127.0.0.1:${port}`,
+    };
+    backends.forEach((address, i) => {
+      env[`LB_NODE${i + 1}`] = address;
+    });
+    const check = Bun.spawnSync(["haproxy", "-c", "-f", CFG], { env });
+    if (check.exitCode !== 0) {
+      throw new Error(`haproxy -c rejects ${CFG}:\n${check.stdout}${check.stderr}`);
+    }
+    const proc = Bun.spawn(["haproxy", "-db", "-f", CFG], {
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let output = "";
+    for (const stream of [proc.stdout, proc.stderr]) {
+      void (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+      })();
+    }
+    try {
+      await waitFor("haproxy to route GET /healthz", async () => {
+        if (proc.exitCode !== null) throw new Error(`haproxy exited:\n${output}`);
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
+        } catch {
+          return false;
+        }
+      });
+      return { proc, port, output: () => output };
+    } catch (err) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+      // Another process may take the port between probing and binding: try again.
+      if (attempt >= 3 || !output.includes("cannot bind")) throw err;
+    }
+  }
+}
+
+async function stopHaproxy(haproxy: Haproxy | undefined): Promise<void> {
+  if (!haproxy || haproxy.proc.exitCode !== null || haproxy.proc.signalCode !== null) return;
+  process.kill(haproxy.proc.pid, "SIGTERM");
+  const timer = setTimeout(() => haproxy.proc.kill("SIGKILL"), 5000);
+  await haproxy.proc.exited;
+  clearTimeout(timer);
+}
+
+describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () => {
+  let redis: RedisServer;
+  let nodes: ServerProcess[] = [];
+  /** One direct connection per node, to read its KV_SERVER_INFO query count. */
+  let direct: TestClient[] = [];
+  let haproxy: Haproxy | undefined;
+  const opened: TestClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    nodes = await Promise.all(
+      [0, 1, 2].map(() => startServer({ args: [`--redis-url=${redis.url}`] })),
+    );
+    direct = await Promise.all(nodes.map((node) => TestClient.open(node.url)));
+    haproxy = await startHaproxy(nodes.map((node) => new URL(node.url).host));
+  });
+
+  afterAll(async () => {
+    for (const client of [...opened, ...direct]) client.close();
+    await stopHaproxy(haproxy);
+    await Promise.all(nodes.map((node) => node.stop()));
+    await redis?.stop();
+  });
+
+  const lbUrl = () => `ws://127.0.0.1:${haproxy?.port}/`;
+
+  async function openThroughLb(): Promise<TestClient> {
+    const client = await TestClient.open(lbUrl());
+    opened.push(client);
+    return client;
+  }
+
+  async function queryCounts(): Promise<number[]> {
+    const answers = await Promise.all(direct.map((c) => c.ask({ KV_SERVER_INFO: {} })));
+    return answers.map(([rsp]) => (rsp as Rsp).KV_SERVER_INFO_RSP?.qryCnt as number);
+  }
+
+  /**
+   * Which node a load-balanced connection reached: the one whose query count grew by
+   * the connection's message besides the direct query itself.
+   */
+  async function backendOf(client: TestClient): Promise<number> {
+    const before = await queryCounts();
+    const [info] = await client.ask({ KV_SERVER_INFO: {} });
+    expect((info as Rsp).KV_SERVER_INFO_RSP?.st).toBe(1);
+    const after = await queryCounts();
+    const grew = after.flatMap((n, i) => (n - (before[i] as number) === 2 ? [i] : []));
+    expect(grew).toHaveLength(1);
+    return grew[0] as number;
+  }
+
+  test("HAProxy's own health check (option httpchk GET /readyz) passes on every node", async () => {
+    // option log-health-checks logs each server's first check result.
+    await waitFor("a health check result for every server", () =>
+      [1, 2, 3].every((n) => haproxy?.output().includes(`server kvfleet_nodes/node${n} `)),
+    );
+    const results = (haproxy?.output() ?? "").split("\n").filter((l) => l.includes("Health check"));
+    expect(results.filter((l) => !l.includes("succeeded"))).toEqual([]);
+  });
+
+  test("HTTP health paths pass through", async () => {
+    expect((await fetch(`http://127.0.0.1:${haproxy?.port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${haproxy?.port}/readyz`)).status).toBe(200);
+  });
+
+  test("WebSocket connections spread over the nodes; a key set through one is read through another", async () => {
+    const byBackend = new Map<number, TestClient>();
+    // leastconn sends each new held-open connection to the least loaded node.
+    for (let i = 0; i < 9 && byBackend.size < 3; i++) {
+      const client = await openThroughLb();
+      byBackend.set(await backendOf(client), client);
+    }
+    expect(byBackend.size).toBe(3);
+    const [a, b] = [...byBackend.values()] as [TestClient, TestClient];
+    expect(await a.ask({ KV_SET: { lb: { via: "haproxy", n: 1 } } })).toEqual([
+      { KV_SET_RSP: { st: 20, k: "lb" } },
+    ]);
+    expect(await b.ask({ KV_GET: ["lb"] })).toEqual([
+      { KV_GET_RSP: { lb: { via: "haproxy", n: 1 }, st: 1 } },
+    ]);
+    expect(await b.ask({ KV_ADD: { lb: 2 } })).toEqual([{ KV_ADD_RSP: { st: 23, k: "lb" } }]);
+  });
+
+  test("with one node stopped, new connections reach the others", async () => {
+    const probe = await openThroughLb();
+    const gone = await backendOf(probe);
+    await (nodes[gone] as ServerProcess).stop();
+    direct.splice(gone, 1)[0]?.close();
+    nodes = nodes.filter((_, i) => i !== gone);
+    await probe.closed();
+    // Until its health check fails the node is still listed; retries and redispatch cover it.
+    for (let i = 0; i < 6; i++) {
+      const client = await openThroughLb();
+      expect(await client.ask({ KV_GET: ["lb"] })).toEqual([
+        { KV_GET_RSP: { lb: { via: "haproxy", n: 1 }, st: 1 } },
+      ]);
+    }
+  });
+});
