@@ -11,6 +11,14 @@ export interface ClientSocket {
 /** Close code when the client reads too slowly for its backlog (policy violation). */
 export const CLOSE_BACKLOG = 1008;
 
+const DROPPED = 0;
+const BUFFERED = 1;
+const WRITTEN = 2;
+type Outcome = typeof DROPPED | typeof BUFFERED | typeof WRITTEN;
+
+/** send() answers 0 when it dropped the message, -1 when it had to buffer it, else bytes written. */
+const outcome = (sent: number): Outcome => (sent > 0 ? WRITTEN : sent < 0 ? BUFFERED : DROPPED);
+
 interface Pending {
   texts: string[] | null;
   /** Bytes of the request held until the reply is sent. */
@@ -93,16 +101,18 @@ export class Connection {
   #send(texts: string[]): void {
     if (texts.length === 0 || this.#closed) return;
     const socket = this.#socket;
-    let dropped = false;
+    let worst: Outcome;
     if (texts.length === 1) {
-      dropped = socket.send(texts[0] as string) === 0;
+      worst = outcome(socket.send(texts[0] as string));
     } else {
+      worst = WRITTEN;
       socket.cork(() => {
-        for (const text of texts) if (socket.send(text) === 0) dropped = true;
+        for (const text of texts) worst = Math.min(worst, outcome(socket.send(text))) as Outcome;
       });
     }
-    if (dropped) this.#close();
-    else this.#overLimit();
+    if (worst === DROPPED) this.#close();
+    // Only a buffered send can have grown the backlog; skip the native call otherwise.
+    else if (worst === BUFFERED) this.#overLimit();
   }
 
   #overLimit(): boolean {

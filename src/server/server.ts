@@ -43,16 +43,27 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
   let upgrading = 0;
   let draining = false;
 
-  const handle = (text: string): { kind: MessageKind; reply: Reply } => {
+  /** The reply to one text message; `kind` is set to what the message turned out to be. */
+  let kind: MessageKind = NOT_A_COMMAND;
+  const handle = (text: string): Reply => {
     const parsed = parseMessage(text);
     switch (parsed.name) {
       case "KV_ERR":
-        return { kind: NOT_A_COMMAND, reply: [rsp.messageError(parsed.st, parsed.m)] };
+        kind = NOT_A_COMMAND;
+        return [rsp.messageError(parsed.st, parsed.m)];
       case "BODY_TYPE":
-        return { kind: parsed.command, reply: [rsp.bodyTypeError(parsed.command)] };
+        kind = parsed.command;
+        return [rsp.bodyTypeError(parsed.command)];
       default:
-        return { kind: parsed.name, reply: execute(parsed, store, counters) };
+        kind = parsed.name;
+        return execute(parsed, store, counters);
     }
+  };
+
+  const measure = (texts: string[], of: MessageKind, started: number): string[] => {
+    for (const text of texts) metrics.response(rsp.statusOf(text));
+    metrics.message(of, (performance.now() - started) / 1000);
+    return texts;
   };
 
   const ctx = {
@@ -98,26 +109,27 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
         const started = performance.now();
         counters.queries++;
         const connection = ws.data as Connection;
-        let kind: MessageKind = NOT_A_COMMAND;
+        kind = NOT_A_COMMAND;
         let reply: Reply;
         if (typeof message !== "string") {
           reply = [rsp.messageError(Status.OpCodeInvalid, "binary frames are not accepted")];
         } else {
           try {
-            ({ kind, reply } = handle(message));
+            reply = handle(message);
           } catch (error) {
             reply = [rsp.messageError(Status.Unknown, error instanceof Error ? error.message : "")];
           }
         }
-        const measured = (texts: string[]): string[] => {
-          for (const text of texts) metrics.response(rsp.statusOf(text));
-          metrics.message(kind, (performance.now() - started) / 1000);
-          return texts;
-        };
-        connection.reply(
-          reply instanceof Promise ? reply.then(measured) : measured(reply),
-          typeof message === "string" ? message.length : 0,
-        );
+        const size = typeof message === "string" ? message.length : 0;
+        if (reply instanceof Promise) {
+          const of = kind;
+          connection.reply(
+            reply.then((texts) => measure(texts, of, started)),
+            size,
+          );
+        } else {
+          connection.reply(measure(reply, kind, started), size);
+        }
       },
       close(ws: Socket, code: number) {
         sockets.delete(ws);
