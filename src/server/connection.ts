@@ -39,6 +39,16 @@ export class Connection {
   #pendingBytes = 0;
   #closed = false;
   #idle: (() => void)[] = [];
+  #flushQueued = false;
+  /**
+   * Replies from the store resolve one after another within one microtask
+   * checkpoint (a Redis pipeline answers many at once); flushing after the
+   * last of them sends them all in one corked write instead of one each.
+   */
+  readonly #flushSoon = () => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
 
   constructor(socket: ClientSocket, maxBacklog: number) {
     this.#socket = socket;
@@ -58,9 +68,18 @@ export class Connection {
     this.#pendingBytes += size;
     if (this.#overLimit()) return;
     reply.then((texts) => {
+      if (this.#closed) return;
       pending.texts = texts;
       this.#pendingBytes -= size;
-      this.#flush();
+      if (this.#flushQueued) return;
+      // A lone reply (a client waiting for each answer) has nothing to batch with.
+      if (this.#queue.length - this.#head === 1) {
+        this.#send(texts);
+        this.#shift();
+        return;
+      }
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSoon);
     });
   }
 
@@ -84,32 +103,43 @@ export class Connection {
   }
 
   #flush(): void {
+    if (this.#closed) return;
     const queue = this.#queue;
-    while (!this.#closed && this.#head < queue.length) {
-      const texts = (queue[this.#head] as Pending).texts;
-      if (texts === null) break;
-      this.#head++;
-      this.#send(texts);
-    }
-    if (this.#head === queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-      if (this.#idle.length > 0) this.#wakeIdle();
-    }
+    const socket = this.#socket;
+    let worst: Outcome = WRITTEN;
+    socket.cork(() => {
+      while (this.#head < queue.length) {
+        const texts = (queue[this.#head] as Pending).texts;
+        if (texts === null) break;
+        this.#head++;
+        for (const text of texts) worst = Math.min(worst, outcome(socket.send(text))) as Outcome;
+      }
+    });
+    if (this.#head === queue.length) this.#drained();
+    this.#sent(worst);
   }
 
+  #shift(): void {
+    this.#head++;
+    if (this.#head === this.#queue.length) this.#drained();
+  }
+
+  #drained(): void {
+    this.#queue = [];
+    this.#head = 0;
+    if (this.#idle.length > 0) this.#wakeIdle();
+  }
+
+  /** A reply ready in the message handler, where the socket is already corked. */
   #send(texts: string[]): void {
     if (texts.length === 0 || this.#closed) return;
     const socket = this.#socket;
-    let worst: Outcome;
-    if (texts.length === 1) {
-      worst = outcome(socket.send(texts[0] as string));
-    } else {
-      worst = WRITTEN;
-      socket.cork(() => {
-        for (const text of texts) worst = Math.min(worst, outcome(socket.send(text))) as Outcome;
-      });
-    }
+    let worst: Outcome = WRITTEN;
+    for (const text of texts) worst = Math.min(worst, outcome(socket.send(text))) as Outcome;
+    this.#sent(worst);
+  }
+
+  #sent(worst: Outcome): void {
     if (worst === DROPPED) this.#close();
     // Only a buffered send can have grown the backlog; skip the native call otherwise.
     else if (worst === BUFFERED) this.#overLimit();

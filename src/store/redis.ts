@@ -130,30 +130,39 @@ export class RedisStore implements Store {
    * is still pending at the deadline (ioredis arms its own timer only once a
    * command is sent).
    */
-  async #batch<T>(
+  #batch<T>(
     keys: readonly string[],
     run: (key: string, i: number) => Promise<T>,
   ): Promise<(T | Failed)[]> {
-    const n = keys.length;
-    const out: (T | Failed)[] = new Array(n).fill(Status.Unknown);
-    if (n === 0) return out;
+    const out: (T | Failed)[] = new Array(keys.length).fill(Status.Unknown);
+    if (keys.length === 0) return Promise.resolve(out);
+    // The common case pays for no readiness promise.
+    if (this.#client.status === "ready") return this.#run(keys, run, out, this.#timeout);
     const start = performance.now();
-    if (!(await this.#whenReady())) return out;
-    const left = this.#timeout - (performance.now() - start);
+    return this.#whenReady().then((ready) =>
+      ready ? this.#run(keys, run, out, this.#timeout - (performance.now() - start)) : out,
+    );
+  }
+
+  #run<T>(
+    keys: readonly string[],
+    run: (key: string, i: number) => Promise<T>,
+    out: (T | Failed)[],
+    left: number,
+  ): Promise<(T | Failed)[]> {
     return new Promise((resolve) => {
-      let pending = n;
+      let pending = keys.length;
       const timer = setTimeout(() => resolve(out.slice()), left);
       const settle = () => {
         if (--pending > 0) return;
         clearTimeout(timer);
         resolve(out);
       };
-      for (let i = 0; i < n; i++) {
-        run(redisKey(keys[i] as string), i)
-          .then((result) => {
-            out[i] = result;
-          }, noop)
-          .finally(settle);
+      for (let i = 0; i < keys.length; i++) {
+        run(redisKey(keys[i] as string), i).then((result) => {
+          out[i] = result;
+          settle();
+        }, settle);
       }
     });
   }
@@ -227,8 +236,6 @@ function appendStatus(reply: 1 | 22 | 41): AppendStatus {
   if (reply === 1) return Status.Ok;
   return reply === 22 ? Status.KeyNotExist : Status.ValueTypeInvalid;
 }
-
-function noop(): void {}
 
 /** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */
 function watchState(client: Redis | Cluster, events: StoreEvents): void {
