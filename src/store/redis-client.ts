@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { StoreConfig } from "../config/config.ts";
+import { polyfillTracingChannel } from "./tracing-polyfill.ts";
 
 /** The `redis` variant of the store configuration. */
 export type RedisStoreConfig = Extract<StoreConfig, { type: "redis" }>;
@@ -20,6 +21,7 @@ export function connectRedis(
   config: RedisStoreConfig,
   onError: (err: Error) => void = () => {},
 ): Redis | Cluster {
+  polyfillTracingChannel();
   const timeout = config.commandTimeout;
   const common: RedisOptions = {
     commandTimeout: timeout,
