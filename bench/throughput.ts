@@ -5,7 +5,7 @@
  */
 import { startRedis } from "../test/support/redis.ts";
 import { startServer } from "../test/support/server.ts";
-import { runLoad } from "./load.ts";
+import { prefill, runLoad } from "./load.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = 64;
@@ -23,11 +23,13 @@ try {
     const node = await startServer({ args: ["--max-payload=65536", ...args] });
     try {
       for (const op of ["set", "get"] as const) {
+        if (op === "get") await prefill([node.url], keys, valueSize);
         const result = await runLoad({
-          url: node.url,
+          urls: [node.url],
           connections,
           window,
           seconds,
+          warmup: 1,
           op,
           keys,
           valueSize,
