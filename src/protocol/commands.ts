@@ -134,8 +134,21 @@ function parseBody(sc: Scanner, name: string): Parsed {
     : parseKeys(sc, command as KeyCommandName);
 }
 
+/**
+ * A slice of a string keeps the whole string alive, and the memory store keeps
+ * keys and values for as long as they exist: a 3-byte value sent beside a
+ * megabyte of other data would pin that megabyte. Above this size a message's
+ * keys and values are copied out of it; below it the pinned part is small.
+ */
+const COPY_ABOVE = 4096;
+
+/** A flat copy that shares no storage with `s` (a plain slice or concat would). */
+const copy = (s: string): string => [s, ""].join("");
+const same = (s: string): string => s;
+
 function parsePairs(sc: Scanner, name: PairCommandName): Command {
   const text = sc.text;
+  const own = text.length > COPY_ABOVE ? copy : same;
   const keys: string[] = [];
   const tokens: string[] = [];
   const values: string[] = [];
@@ -149,12 +162,14 @@ function parsePairs(sc: Scanner, name: PairCommandName): Command {
     const keyStart = sc.pos;
     sc.string();
     const keyEnd = sc.pos;
-    keys.push(stringValue(text, keyStart, keyEnd, sc.escaped));
+    keys.push(own(stringValue(text, keyStart, keyEnd, sc.escaped)));
     tokens.push(text.slice(keyStart, keyEnd));
     sc.colon();
     const valueStart = sc.pos;
     sc.value();
-    values.push(sc.spaced ? compact(text, valueStart, sc.pos) : text.slice(valueStart, sc.pos));
+    values.push(
+      own(sc.spaced ? compact(text, valueStart, sc.pos) : text.slice(valueStart, sc.pos)),
+    );
     if (!sc.more(CLOSE_BRACE)) break;
   }
   if (keys.length > 1 && hasRepeats(keys)) dropRepeatedKeys(keys, tokens, values);

@@ -1,3 +1,4 @@
+import { heapStats } from "bun:jsc";
 import { describe, expect, test } from "bun:test";
 import { type CommandName, parseMessage } from "../../src/protocol/commands.ts";
 
@@ -245,5 +246,20 @@ describe("parseMessage: commands", () => {
       keys: ["a", "a", "a"],
       tokens: ['"a"', '"a"', '"\\u0061"'],
     });
+  });
+});
+
+describe("memory", () => {
+  test("keys and values of a large message don't keep the message alive", () => {
+    const kept: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const message = `{"KV_SET":{"k${i}":[${i}],"pad":"${"x".repeat(1_000_000)}"}}`;
+      const command = parseMessage(message) as { keys: string[]; values: string[] };
+      kept.push(command.keys[0] as string, command.values[0] as string);
+    }
+    Bun.gc(true);
+    // 50 pinned messages would hold 50 MB; the copies hold a few bytes each.
+    expect(heapStats().extraMemorySize).toBeLessThan(20_000_000);
+    expect(kept.slice(0, 4)).toEqual(["k0", "[0]", "k1", "[1]"]);
   });
 });
