@@ -4,68 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { redisCli } from "../test/support/redis.ts";
-import { type StartLine, startLine } from "../test/support/server.ts";
+import { type Listening, spawnListening } from "../test/support/server.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** A process that prints a JSON start line with event "listening" and a url. */
-export interface Listening {
-  readonly url: string;
-  readonly pid: number;
-  readonly started: StartLine;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/**
- * Spawns `cmd` (paths relative to the repository) and resolves once it
- * printed its start line; rejects with its output when it exits first.
- */
-export async function spawnListening(
-  cmd: string[],
-  env: Record<string, string> = {},
-): Promise<Listening> {
-  const proc = Bun.spawn(cmd, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let output = "";
-  const collect = async (stream: ReadableStream<Uint8Array>, onText: () => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      output += decoder.decode(chunk, { stream: true });
-      if (output.length > 1_000_000) output = output.slice(-100_000);
-      onText();
-    }
-  };
-  const started = await new Promise<StartLine>((resolve, reject) => {
-    const check = () => {
-      const line = startLine(output);
-      if (line) resolve(line);
-    };
-    void collect(proc.stdout, check);
-    void collect(proc.stderr, check);
-    void proc.exited.then((code) =>
-      reject(new Error(`${cmd.join(" ")} exited with code ${code} before starting:\n${output}`)),
-    );
-  });
-  return {
-    url: started.url,
-    pid: proc.pid,
-    started,
-    output: () => output,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      process.kill(proc.pid, "SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      await proc.exited;
-      clearTimeout(timer);
-    },
-  };
-}
+export type { Listening };
 
 /** The transport ceiling server on a free loopback port. */
 export function startTransport(valueSize: number): Promise<Listening> {

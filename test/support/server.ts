@@ -24,18 +24,9 @@ export function startLine(output: string): StartLine | undefined {
 }
 
 /** A kvfleet server running as a child process. */
-export interface ServerProcess {
-  readonly url: string;
+export interface ServerProcess extends Listening {
   /** http://host:port, for the HTTP paths. */
   readonly httpUrl: string;
-  readonly pid: number;
-  /** The start event. */
-  readonly started: StartLine;
-  readonly process: Subprocess<"ignore", "pipe", "pipe">;
-  /** Everything the process wrote to stdout and stderr so far. */
-  output(): string;
-  /** Stops the process by PID (SIGTERM, then SIGKILL) and awaits its exit. */
-  stop(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -43,13 +34,32 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+/** A child process that prints a JSON start line with event "listening" and a url. */
+export interface Listening {
+  readonly url: string;
+  readonly pid: number;
+  readonly started: StartLine;
+  readonly process: Subprocess<"ignore", "pipe", "pipe">;
+  /** What it wrote to stdout and stderr so far (the last 100 kB of a long run). */
+  output(): string;
+  /** Stops the process by PID (SIGTERM, then SIGKILL) and awaits its exit. */
+  stop(): Promise<void>;
+}
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
 /**
- * Starts `src/main.ts` on a free loopback port and resolves once it printed
- * its start line; rejects with its output when it exits first.
+ * Spawns `cmd` (paths relative to the repository) with only PATH and HOME
+ * from this environment, and resolves once it printed its start line;
+ * rejects with its output when it exits first.
  */
-export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
-  const proc = Bun.spawn(["bun", MAIN, "--ip=127.0.0.1", "--port=0", ...(options.args ?? [])], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
+export async function spawnListening(
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<Listening> {
+  const proc = Bun.spawn(cmd, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -59,6 +69,8 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       output += decoder.decode(chunk, { stream: true });
+      // A soak logs for minutes; keep what a failure message needs.
+      if (output.length > 1_000_000) output = output.slice(-100_000);
       onText();
     }
   };
@@ -70,26 +82,30 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     void collect(proc.stdout, check);
     void collect(proc.stderr, check);
     void proc.exited.then((code) =>
-      reject(new Error(`server exited with code ${code} before starting:\n${output}`)),
+      reject(new Error(`${cmd.join(" ")} exited with code ${code} before starting:\n${output}`)),
     );
   });
-  const url = started.url;
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    process.kill(proc.pid, "SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
-    await proc.exited;
-    clearTimeout(timer);
-  };
   return {
-    url,
-    httpUrl: url.replace(/^ws/, "http").replace(/\/$/, ""),
-    started,
+    url: started.url,
     pid: proc.pid,
+    started,
     process: proc,
     output: () => output,
-    stop,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      process.kill(proc.pid, "SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await proc.exited;
+      clearTimeout(timer);
+    },
   };
+}
+
+/** Starts `src/main.ts` on a free loopback port; resolves once it printed its start line. */
+export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
+  const args = ["--ip=127.0.0.1", "--port=0", ...(options.args ?? [])];
+  const server = await spawnListening(["bun", MAIN, ...args], options.env);
+  return { ...server, httpUrl: server.url.replace(/^ws/, "http").replace(/\/$/, "") };
 }
 
 /** Runs the server to completion, for start-up errors: its exit code and output. */
