@@ -12,7 +12,7 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { loadConfig } from "../../src/config/load.ts";
 import { TestClient, upgradeStatus } from "../support/client.ts";
-import { type RedisServer, redisCli, startRedis } from "../support/redis.ts";
+import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { type ServerProcess, startServer } from "../support/server.ts";
 import {
   containerEnv,
@@ -302,6 +302,11 @@ describe("a pod's exact config and env, on a password-protected Redis", () => {
     url.host = `127.0.0.1:${redis.port}`;
     server = await startServer({
       env: { ...env, KVFLEET_CONFIG: configPath, REDIS_URL: url.toString() },
+    });
+    // The start line comes before the first Redis connection is up; a pod would
+    // only get traffic once ready, and the tests below play that traffic.
+    await waitFor("the node to authenticate to Redis and turn ready", async () => {
+      return (await fetch(`${server.httpUrl}/readyz`)).status === 200;
     });
   });
   afterAll(async () => {
