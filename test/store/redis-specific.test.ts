@@ -201,6 +201,23 @@ describe("failures of Redis", () => {
     expect(await store.set(keys, all(keys, "3"))).toEqual(all(keys, Status.KeySet));
   }, 30_000);
 
+  test("while Redis hangs (paused) every key answers 100 within the timeout, again and again", async () => {
+    const store = open(faulty);
+    const keys = keysOf("hang", 10);
+    await store.set(keys, all(keys, "1"));
+    await redisCli(faulty.port, "CLIENT", "PAUSE", "3000", "ALL");
+    try {
+      for (let round = 0; round < 3; round++) {
+        const started = performance.now();
+        expect(await store.get(keys)).toEqual(all(keys, Status.Unknown));
+        expect(performance.now() - started).toBeLessThan(TIMEOUT * 2);
+      }
+    } finally {
+      await redisCli(faulty.port, "CLIENT", "UNPAUSE");
+    }
+    await waitFor("answers again", async () => (await store.get(keys))[0] === "1");
+  }, 30_000);
+
   test("a store created while Redis is down starts, is not ready, and becomes ready with Redis", async () => {
     await faulty.kill();
     const errors: Error[] = [];
