@@ -158,6 +158,19 @@ describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () =
     expect(await b.ask({ KV_ADD: { lb: 2 } })).toEqual([{ KV_ADD_RSP: { st: 23, k: "lb" } }]);
   });
 
+  test("a token in the query string never reaches HAProxy's log", async () => {
+    const secret = "query-token-must-not-be-logged";
+    const client = await TestClient.open(`ws://127.0.0.1:${haproxy?.port}/?token=${secret}`);
+    expect(await client.ask({ KV_COUNT: {} })).toHaveLength(1);
+    client.close();
+    await client.closed();
+    // The log line of a tunnelled connection is written when it ends.
+    await waitFor("the connection's log line", () =>
+      (haproxy?.output() ?? "").includes('"GET / HTTP/1.1"'),
+    );
+    expect(haproxy?.output()).not.toContain(secret);
+  });
+
   test("with one node stopped, new connections reach the others", async () => {
     const probe = await openThroughLb();
     const gone = await backendOf(probe);
