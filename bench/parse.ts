@@ -23,17 +23,28 @@ function time(fn: (s: string) => unknown, text: string, rounds: number): number 
   return (Bun.nanoseconds() - start) / rounds;
 }
 
+const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1] as number;
+
+// The two alternate in short rounds and each reports its median round, so a
+// burst of load on a shared machine hits both alike instead of one of them.
 console.log("message".padEnd(20), "JSON.parse ns", "scanner ns", "ratio");
 for (const [label, text] of Object.entries(messages)) {
-  const rounds = 200_000;
-  time(JSON.parse, text, rounds / 4);
-  time(parseMessage, text, rounds / 4);
-  const json = time(JSON.parse, text, rounds);
-  const scan = time(parseMessage, text, rounds);
+  const rounds = 50_000;
+  for (let warm = 0; warm < 4; warm++) {
+    time(JSON.parse, text, rounds);
+    time(parseMessage, text, rounds);
+  }
+  const json: number[] = [];
+  const scan: number[] = [];
+  for (let r = 0; r < 15; r++) {
+    json.push(time(JSON.parse, text, rounds));
+    scan.push(time(parseMessage, text, rounds));
+  }
+  const [j, s] = [median(json), median(scan)];
   console.log(
     label.padEnd(20),
-    json.toFixed(0).padStart(13),
-    scan.toFixed(0).padStart(10),
-    (scan / json).toFixed(2),
+    j.toFixed(0).padStart(13),
+    s.toFixed(0).padStart(10),
+    (s / j).toFixed(2),
   );
 }

@@ -60,7 +60,7 @@ export class Scanner {
   escaped = false;
   /** Whether whitespace was skipped inside the last value scanned. */
   spaced = false;
-  readonly text: string;
+  text: string;
   // Where the next control character and backslash are, found once per
   // stretch of text so that long strings are scanned natively.
   #nextControl = -1;
@@ -68,6 +68,17 @@ export class Scanner {
 
   constructor(text: string) {
     this.text = text;
+  }
+
+  /** Starts over on `text`, so one scanner can serve every message. */
+  reset(text: string): this {
+    this.text = text;
+    this.pos = 0;
+    this.escaped = false;
+    this.spaced = false;
+    this.#nextControl = -1;
+    this.#nextBackslash = -1;
+    return this;
   }
 
   /** The character code at `pos`, NaN at the end. */

@@ -64,12 +64,15 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 
+/** Parsing never yields, so one scanner serves every message. */
+const scanner = new Scanner("");
+
 /**
  * Parses one text message. Precedence follows the spec: JSON validity of the
  * whole message first, then the member count, the command name, the body type.
  */
 export function parseMessage(text: string): Parsed {
-  const sc = new Scanner(text);
+  const sc = scanner.reset(text);
   try {
     return parseObject(sc);
   } catch (error) {
@@ -92,9 +95,7 @@ function parseObject(sc: Scanner): Parsed {
     expectEnd(sc);
     return messageError(Status.CommandNotExist, "");
   }
-  const nameStart = sc.pos;
-  sc.string();
-  const name = stringValue(sc.text, nameStart, sc.pos, sc.escaped);
+  const name = knownName(sc) ?? commandName(sc);
   sc.colon();
   const first = parseBody(sc, name);
   let members = 1;
@@ -106,6 +107,37 @@ function parseObject(sc: Scanner): Parsed {
   }
   expectEnd(sc);
   return members === 1 ? first : messageError(Status.CommandMultiple, "");
+}
+
+// The most frequent first.
+const NAMES: readonly string[] = [
+  "KV_GET",
+  "KV_SET",
+  ...[...SHAPES.keys()].filter((n) => n !== "KV_GET" && n !== "KV_SET"),
+];
+
+/**
+ * The common case without slicing and hashing a fresh string: the name token
+ * is one of the commands, written without escapes. Advances past it.
+ */
+function knownName(sc: Scanner): string | undefined {
+  const text = sc.text;
+  const start = sc.pos + 1;
+  if (text.charCodeAt(sc.pos) !== QUOTE) return undefined;
+  for (const name of NAMES) {
+    if (text.charCodeAt(start + name.length) === QUOTE && text.startsWith(name, start)) {
+      sc.pos = start + name.length + 1;
+      return name;
+    }
+  }
+  return undefined;
+}
+
+/** Any other name token, decoded. */
+function commandName(sc: Scanner): string {
+  const start = sc.pos;
+  sc.string();
+  return stringValue(sc.text, start, sc.pos, sc.escaped);
 }
 
 function expectEnd(sc: Scanner): void {
