@@ -287,53 +287,46 @@ function toRow(
 }
 
 /** Runs every op and shape against `urls`; 1x1 is skipped for two nodes (one connection reaches one node). */
-async function loadTarget(
+/** One scenario against one target's nodes: a row of the matrix. */
+async function loadOne(
   target: string,
   nodes: { url: string; pid: number }[],
   redisPid: number | undefined,
-  ops: Operation[],
-  shapes: Shape[],
+  op: Operation,
+  shape: Shape,
   rows: Row[],
 ): Promise<void> {
   const urls = nodes.map((n) => n.url);
-  for (const shape of shapes) {
-    if (urls.length > 1 && shape.connections < urls.length) continue;
-    for (const op of ops) {
-      const meter = cpuMeter(
-        nodes.map((n) => n.pid),
-        redisPid,
-      );
-      const result = await runLoad({
-        onMeasure: meter.start,
-        urls,
-        connections: shape.connections,
-        window: shape.window,
-        seconds,
-        warmup,
-        op,
-        keys,
-        valueSize,
-      });
-      const cpu = meter.stop(result.ops);
-      const row = { ...toRow(target, urls.length, op, shape, result), cpu };
-      rows.push(row);
-      log(formatRow(row));
-    }
-  }
+  const meter = cpuMeter(
+    nodes.map((n) => n.pid),
+    redisPid,
+  );
+  const result = await runLoad({
+    onMeasure: meter.start,
+    urls,
+    connections: shape.connections,
+    window: shape.window,
+    seconds,
+    warmup,
+    op,
+    keys,
+    valueSize,
+  });
+  const cpu = meter.stop(result.ops);
+  const row = { ...toRow(target, urls.length, op, shape, result), cpu };
+  rows.push(row);
+  log(formatRow(row));
 }
 
-/** Starts `count` nodes, runs `body`, stops them. */
-async function withNodes<T>(
-  count: number,
-  start: () => Promise<Listening | { url: string; pid: number; stop(): Promise<void> }>,
-  body: (nodes: { url: string; pid: number }[]) => Promise<T>,
-): Promise<T> {
-  const nodes: { url: string; pid: number; stop(): Promise<void> }[] = [];
+/** Starts `count` nodes; if one fails to start, stops those already running. */
+async function startNodes(count: number, start: () => Promise<Listening>): Promise<Listening[]> {
+  const nodes: Listening[] = [];
   try {
     for (let i = 0; i < count; i++) nodes.push(await start());
-    return await body(nodes);
-  } finally {
+    return nodes;
+  } catch (error) {
     await Promise.all(nodes.map((n) => n.stop()));
+    throw error;
   }
 }
 
@@ -453,33 +446,41 @@ async function matrix(): Promise<void> {
   const redis = await startRedis();
   try {
     for (const count of [1, 2]) {
-      if (only.includes("transport"))
-        await withNodes(
-          count,
-          () => startTransport(valueSize),
-          (nodes) => loadTarget("transport", nodes, undefined, ops, shapes, rows),
-        );
-      if (only.includes("memory"))
-        await withNodes(
-          count,
-          () => startServer({ args: NODE_ARGS }),
-          async (nodes) => {
-            const urls = nodes.map((n) => n.url);
-            await prefill(urls, keys, valueSize);
-            await loadTarget("memory", nodes, undefined, ops, shapes, rows);
-          },
-        );
-      if (only.includes("redis")) {
-        await redisCli(redis.port, "FLUSHALL");
-        await withNodes(
-          count,
-          () => startServer({ args: [...NODE_ARGS, `--redis-url=${redis.url}`] }),
-          async (nodes) => {
-            const urls = nodes.map((n) => n.url);
-            await prefill(urls.slice(0, 1), keys, valueSize);
-            await loadTarget("redis", nodes, redis.pid, ops, shapes, rows);
-          },
-        );
+      // Every target's nodes run at once and each scenario loads them one
+      // after the other, so the ratios compare figures taken seconds apart:
+      // on a shared machine the speed drifts over minutes.
+      const targets: { name: string; nodes: Listening[]; redisPid?: number }[] = [];
+      try {
+        if (only.includes("transport")) {
+          targets.push({
+            name: "transport",
+            nodes: await startNodes(count, () => startTransport(valueSize)),
+          });
+        }
+        if (only.includes("memory")) {
+          const nodes = await startNodes(count, () => startServer({ args: NODE_ARGS }));
+          targets.push({ name: "memory", nodes });
+          await prefill(
+            nodes.map((n) => n.url),
+            keys,
+            valueSize,
+          );
+        }
+        if (only.includes("redis")) {
+          await redisCli(redis.port, "FLUSHALL");
+          const args = [...NODE_ARGS, `--redis-url=${redis.url}`];
+          const nodes = await startNodes(count, () => startServer({ args }));
+          targets.push({ name: "redis", nodes, redisPid: redis.pid });
+          await prefill([(nodes[0] as Listening).url], keys, valueSize);
+        }
+        for (const shape of shapes) {
+          if (count > 1 && shape.connections < count) continue;
+          for (const op of ops) {
+            for (const t of targets) await loadOne(t.name, t.nodes, t.redisPid, op, shape, rows);
+          }
+        }
+      } finally {
+        await Promise.all(targets.flatMap((t) => t.nodes.map((n) => n.stop())));
       }
     }
     if (only.includes("redis-benchmark")) await redisCeilings(redis, ops, shapes, rows);
