@@ -115,6 +115,10 @@ export function typeOf(v: unknown): string {
   return `a ${typeof v}`;
 }
 
+/** A list setting given as text (environment, flags): comma-separated, spaces around items ignored. */
+const commaList = (text: string): string[] =>
+  text === "" ? [] : text.split(",").map((item) => item.trim());
+
 const LIST_EXPECTED = "expected a non-empty list of redis:// or rediss:// URLs";
 
 function checkRedisUrls(items: readonly unknown[]): string[] {
@@ -131,7 +135,7 @@ function checkRedisUrls(items: readonly unknown[]): string[] {
 const redisUrls: Kind<string[]> = {
   fromFile: (v) =>
     Array.isArray(v) ? checkRedisUrls(v) : fail(`${LIST_EXPECTED}, got ${typeOf(v)}`),
-  fromText: (t) => checkRedisUrls(t === "" ? [] : t.split(",").map((s) => s.trim())),
+  fromText: (t) => checkRedisUrls(commaList(t)),
 };
 
 /** A secret: failures describe it, never echo it. */
@@ -182,7 +186,7 @@ function checkOrigins(items: readonly unknown[]): string[] {
 const origins: Kind<string[]> = {
   fromFile: (v) =>
     Array.isArray(v) ? checkOrigins(v) : fail(`${ORIGINS_EXPECTED}, got ${typeOf(v)}`),
-  fromText: (t) => checkOrigins(t === "" ? [] : t.split(",").map((s) => s.trim())),
+  fromText: (t) => checkOrigins(commaList(t)),
 };
 
 /**

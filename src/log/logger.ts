@@ -19,10 +19,6 @@ export class Logger {
     this.#write = write;
   }
 
-  enabled(level: LogLevel): boolean {
-    return RANK[level] >= this.#min;
-  }
-
   debug(event: string, fields?: Fields): void {
     if (this.#min <= 0) this.#emit("debug", event, fields);
   }

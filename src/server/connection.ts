@@ -112,7 +112,7 @@ export class Connection {
         const texts = (queue[this.#head] as Pending).texts;
         if (texts === null) break;
         this.#head++;
-        for (const text of texts) worst = Math.min(worst, outcome(socket.send(text))) as Outcome;
+        worst = Math.min(worst, this.#write(texts)) as Outcome;
       }
     });
     if (this.#head === queue.length) this.#drained();
@@ -133,10 +133,14 @@ export class Connection {
   /** A reply ready in the message handler, where the socket is already corked. */
   #send(texts: string[]): void {
     if (texts.length === 0 || this.#closed) return;
-    const socket = this.#socket;
+    this.#sent(this.#write(texts));
+  }
+
+  /** Sends the texts of one reply; the worst outcome among them. */
+  #write(texts: string[]): Outcome {
     let worst: Outcome = WRITTEN;
-    for (const text of texts) worst = Math.min(worst, outcome(socket.send(text))) as Outcome;
-    this.#sent(worst);
+    for (const text of texts) worst = Math.min(worst, outcome(this.#socket.send(text))) as Outcome;
+    return worst;
   }
 
   #sent(worst: Outcome): void {
