@@ -57,14 +57,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     log.info("drain requested", { signal, timeoutSeconds: config.limits.drainTimeout });
-    const deadline = setTimeout(() => {
-      log.warn("drain timed out", { timeoutSeconds: config.limits.drainTimeout });
-      process.exit(0);
-    }, config.limits.drainTimeout * 1000);
-    await running.drain();
-    await store.close();
-    clearTimeout(deadline);
-    log.info("stopped");
-    process.exit(0);
+    const { timedOut } = await running.drain(config.limits.drainTimeout * 1000);
+    // After a timeout the store still owes answers nobody will read: a graceful quit would wait for them.
+    if (!timedOut) await store.close();
+    log.info("stopped", { timedOut });
+    // Non-zero so that an orchestrator sees a drain that left writes in doubt.
+    process.exit(timedOut ? 1 : 0);
   });
 }

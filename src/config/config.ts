@@ -10,8 +10,13 @@ export interface Config {
   };
   store: StoreConfig;
   limits: {
-    /** Bytes of responses queued for one connection before it is closed with 1008. @default 4194304 */
+    /**
+     * Bytes one connection may hold (requests not yet answered, replies not yet
+     * written, the socket's buffer) before it is closed with 1008. @default 4194304
+     */
     maxBacklog: number;
+    /** Requests one connection may have at the store at once; later ones wait unexecuted. @default 1024 */
+    maxInFlight: number;
     /** Seconds without traffic before a connection is closed. @default 180 */
     idleTimeout: number;
     /** Open WebSocket connections per node; upgrades beyond it get HTTP 503. @default 10000 */

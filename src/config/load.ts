@@ -246,6 +246,7 @@ export function loadConfig(sources: ConfigSources): Config {
     store,
     limits: {
       maxBacklog: pick("limits.maxBacklog"),
+      maxInFlight: pick("limits.maxInFlight"),
       idleTimeout: pick("limits.idleTimeout"),
       maxConnections: pick("limits.maxConnections"),
       drainTimeout: pick("limits.drainTimeout"),

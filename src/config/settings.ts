@@ -223,6 +223,12 @@ export const SETTINGS = {
     flag: "max-backlog",
     env: ["KVFLEET_MAX_BACKLOG"],
   },
+  "limits.maxInFlight": {
+    kind: integer(1, 1000000),
+    default: 1024,
+    flag: "max-in-flight",
+    env: ["KVFLEET_MAX_IN_FLIGHT"],
+  },
   "limits.idleTimeout": {
     kind: integer(8, 960),
     default: 180,

@@ -11,6 +11,16 @@ export interface ClientSocket {
 /** Close code when the client reads too slowly for its backlog (policy violation). */
 export const CLOSE_BACKLOG = 1008;
 
+export interface ConnectionLimits {
+  /** Bytes one connection may hold: requests not yet answered, replies not yet written, the socket's buffer. */
+  readonly maxBacklog: number;
+  /** Requests one connection may have at the store at once; later ones wait unexecuted. */
+  readonly maxInFlight: number;
+}
+
+/** Runs one request: its reply, now or later. Never throws. */
+export type Handler<M> = (message: M) => Reply;
+
 const DROPPED = 0;
 const BUFFERED = 1;
 const WRITTEN = 2;
@@ -19,24 +29,51 @@ type Outcome = typeof DROPPED | typeof BUFFERED | typeof WRITTEN;
 /** send() answers 0 when it dropped the message, -1 when it had to buffer it, else bytes written. */
 const outcome = (sent: number): Outcome => (sent > 0 ? WRITTEN : sent < 0 ? BUFFERED : DROPPED);
 
-interface Pending {
+/** Bytes of a reply held in memory until written; UTF-8, as it will go out. */
+function replyBytes(texts: readonly string[]): number {
+  let bytes = 0;
+  for (const text of texts) bytes += Buffer.byteLength(text);
+  return bytes;
+}
+
+/** A request executed and not yet answered; `texts` is null while the store works on it. */
+interface Slot {
   texts: string[] | null;
-  /** Bytes of the request held until the reply is sent. */
-  size: number;
+  /** Bytes it holds: its request's while pending, its reply's once ready. */
+  bytes: number;
+}
+
+/** A request received while the connection's window at the store was full. */
+interface Queued<M> {
+  message: M;
+  bytes: number;
 }
 
 /**
- * Sends the replies of one client in request order, even when some come from
- * the store later than replies to later requests. What waits here, and what
- * the socket still buffers, is bounded by `maxBacklog` bytes; past it the
- * connection is closed rather than answers dropped or memory grown.
+ * One client's requests and replies. Requests run in the order received, at
+ * most `maxInFlight` at the store at once; replies go out in request order,
+ * even when a later request's store call finishes first. Everything the
+ * connection holds (requests waiting, replies ready behind a pending one,
+ * the socket's buffer) is bounded by `maxBacklog` bytes; past it the
+ * connection is closed with 1008 rather than replies dropped or memory grown.
+ *
+ * `stop()` (a drain) ends execution at once: queued requests are dropped
+ * unexecuted, executed ones are still answered, so a client can tell from
+ * the replies which requests ran.
  */
-export class Connection {
+export class Connection<M> {
   readonly #socket: ClientSocket;
-  readonly #maxBacklog: number;
-  #queue: Pending[] = [];
+  readonly #limits: ConnectionLimits;
+  readonly #handle: Handler<M>;
+  readonly #sizeOf: (message: M) => number;
+  #slots: Slot[] = [];
   #head = 0;
-  #pendingBytes = 0;
+  #queued: Queued<M>[] = [];
+  #queuedHead = 0;
+  #inFlight = 0;
+  /** Bytes held by queued requests and slots (the socket's buffer is asked for separately). */
+  #held = 0;
+  #stopped = false;
   #closed = false;
   #idle: (() => void)[] = [];
   #flushQueued = false;
@@ -50,87 +87,173 @@ export class Connection {
     this.#flush();
   };
 
-  constructor(socket: ClientSocket, maxBacklog: number) {
+  /** `sizeOf` is only asked for requests that wait, so a memory store never pays for it. */
+  constructor(
+    socket: ClientSocket,
+    limits: ConnectionLimits,
+    handle: Handler<M>,
+    sizeOf: (message: M) => number,
+  ) {
     this.#socket = socket;
-    this.#maxBacklog = maxBacklog;
+    this.#limits = limits;
+    this.#handle = handle;
+    this.#sizeOf = sizeOf;
   }
 
-  /** Queues the reply to a request of `size` bytes. */
-  reply(reply: Reply, size: number): void {
-    if (this.#closed) return;
-    if (!(reply instanceof Promise)) {
-      if (this.#head === this.#queue.length) this.#send(reply);
-      else this.#queue.push({ texts: reply, size: 0 });
+  /** Runs a request now, or queues it behind the full window; ignored once stopped. */
+  receive(message: M): void {
+    if (this.#stopped) return;
+    if (this.#queuedHead < this.#queued.length || this.#inFlight >= this.#limits.maxInFlight) {
+      const bytes = this.#sizeOf(message);
+      this.#queued.push({ message, bytes });
+      this.#held += bytes;
+      this.#overLimit();
       return;
     }
-    const pending: Pending = { texts: null, size };
-    this.#queue.push(pending);
-    this.#pendingBytes += size;
-    if (this.#overLimit()) return;
-    reply.then((texts) => {
-      if (this.#closed) return;
-      pending.texts = texts;
-      this.#pendingBytes -= size;
-      if (this.#flushQueued) return;
-      // A lone reply (a client waiting for each answer) has nothing to batch with.
-      if (this.#queue.length - this.#head === 1) {
-        this.#send(texts);
-        this.#shift();
-        return;
-      }
-      this.#flushQueued = true;
-      queueMicrotask(this.#flushSoon);
-    });
+    this.#run(message, -1);
+  }
+
+  /** Executes nothing more: queued requests are dropped unexecuted; executed ones are still answered. */
+  stop(): void {
+    this.#stopped = true;
+    this.#dropQueued();
   }
 
   /** Stops sending: the socket is gone. */
   closed(): void {
     this.#closed = true;
-    this.#queue = [];
+    this.#stopped = true;
+    this.#dropQueued();
+    this.#slots = [];
     this.#head = 0;
+    this.#held = 0;
     this.#wakeIdle();
   }
 
-  /** Resolves once every request received so far has had its reply sent (or the socket is gone). */
+  /** Resolves once every request executed so far has had its reply sent (or the socket is gone). */
   whenIdle(): Promise<void> {
-    if (this.#closed || this.waiting === 0) return Promise.resolve();
+    if (this.#closed || this.unanswered === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Requests whose replies have not been sent yet. */
-  get waiting(): number {
-    return this.#queue.length - this.#head;
+  /** Requests executed whose replies have not been sent yet. */
+  get unanswered(): number {
+    return this.#slots.length - this.#head;
+  }
+
+  /** Requests received and not executed yet. */
+  get queued(): number {
+    return this.#queued.length - this.#queuedHead;
+  }
+
+  /** `bytes` is the request's size when already known, else -1. */
+  #run(message: M, bytes: number): void {
+    const reply = this.#handle(message);
+    if (this.#closed) return;
+    if (!(reply instanceof Promise)) {
+      if (this.#head === this.#slots.length) this.#send(reply);
+      else this.#hold({ texts: reply, bytes: replyBytes(reply) });
+      return;
+    }
+    const slot: Slot = { texts: null, bytes: bytes < 0 ? this.#sizeOf(message) : bytes };
+    this.#inFlight++;
+    if (this.#hold(slot)) return;
+    reply.then((texts) => {
+      if (this.#closed) return;
+      this.#inFlight--;
+      slot.texts = texts;
+      this.#held -= slot.bytes;
+      if (this.#flushQueued) {
+        this.#holdReady(slot, texts);
+        return;
+      }
+      // A lone reply (a client waiting for each answer) has nothing to batch with.
+      if (this.#slots.length - this.#head === 1 && this.queued === 0) {
+        slot.bytes = 0;
+        this.#send(texts);
+        this.#shift();
+        return;
+      }
+      this.#holdReady(slot, texts);
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSoon);
+    });
+  }
+
+  /** Queues a slot behind unanswered ones; true when that closed the connection. */
+  #hold(slot: Slot): boolean {
+    this.#slots.push(slot);
+    this.#held += slot.bytes;
+    return this.#overLimit();
+  }
+
+  /** A reply ready behind a pending one holds its own bytes until written. */
+  #holdReady(slot: Slot, texts: string[]): void {
+    slot.bytes = replyBytes(texts);
+    this.#held += slot.bytes;
+    this.#overLimit();
+  }
+
+  /** Runs queued requests while the window has room. */
+  #pump(): void {
+    const queued = this.#queued;
+    while (
+      !this.#closed &&
+      !this.#stopped &&
+      this.#queuedHead < queued.length &&
+      this.#inFlight < this.#limits.maxInFlight
+    ) {
+      const next = queued[this.#queuedHead++] as Queued<M>;
+      this.#held -= next.bytes;
+      this.#run(next.message, next.bytes);
+    }
+    if (this.#queuedHead === queued.length && queued.length > 0) {
+      this.#queued = [];
+      this.#queuedHead = 0;
+    }
+  }
+
+  #dropQueued(): void {
+    for (let i = this.#queuedHead; i < this.#queued.length; i++) {
+      this.#held -= (this.#queued[i] as Queued<M>).bytes;
+    }
+    this.#queued = [];
+    this.#queuedHead = 0;
   }
 
   #flush(): void {
     if (this.#closed) return;
-    const queue = this.#queue;
+    const slots = this.#slots;
     const socket = this.#socket;
     let worst: Outcome = WRITTEN;
     socket.cork(() => {
-      while (this.#head < queue.length) {
-        const texts = (queue[this.#head] as Pending).texts;
-        if (texts === null) break;
+      // Requests freed from the queue run inside the cork, so their synchronous replies join it.
+      this.#pump();
+      while (!this.#closed && this.#head < slots.length) {
+        const slot = slots[this.#head] as Slot;
+        if (slot.texts === null) break;
         this.#head++;
-        worst = Math.min(worst, this.#write(texts)) as Outcome;
+        this.#held -= slot.bytes;
+        worst = Math.min(worst, this.#write(slot.texts)) as Outcome;
       }
     });
-    if (this.#head === queue.length) this.#drained();
+    if (this.#closed) return;
+    if (this.#head === slots.length) this.#drained();
     this.#sent(worst);
   }
 
   #shift(): void {
     this.#head++;
-    if (this.#head === this.#queue.length) this.#drained();
+    if (this.#head === this.#slots.length) this.#drained();
   }
 
   #drained(): void {
-    this.#queue = [];
+    this.#slots = [];
     this.#head = 0;
     if (this.#idle.length > 0) this.#wakeIdle();
   }
 
-  /** A reply ready in the message handler, where the socket is already corked. */
+  /** A reply with nothing ahead of it. */
   #send(texts: string[]): void {
     if (texts.length === 0 || this.#closed) return;
     this.#sent(this.#write(texts));
@@ -145,12 +268,13 @@ export class Connection {
 
   #sent(worst: Outcome): void {
     if (worst === DROPPED) this.#close();
-    // Only a buffered send can have grown the backlog; skip the native call otherwise.
+    // Only a buffered send can have grown the socket's buffer; skip the native call otherwise.
     else if (worst === BUFFERED) this.#overLimit();
   }
 
   #overLimit(): boolean {
-    if (this.#pendingBytes + this.#socket.getBufferedAmount() <= this.#maxBacklog) return false;
+    if (this.#closed) return true;
+    if (this.#held + this.#socket.getBufferedAmount() <= this.#limits.maxBacklog) return false;
     this.#close();
     return true;
   }

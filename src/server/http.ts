@@ -32,7 +32,7 @@ export interface HttpContext {
  */
 export async function route(
   request: Request,
-  server: Server<Connection | undefined>,
+  server: Server<Connection<string | Buffer> | undefined>,
   ctx: HttpContext,
 ): Promise<Response | undefined> {
   // HTTP/1.0 without a Host header (HAProxy's default health check) gives a bare path.

@@ -72,3 +72,40 @@ describe("drain with nothing in flight", () => {
     expect(await node.process.exited).toBe(0);
   });
 });
+
+describe("drain that runs out of time", () => {
+  test("waiting connections close with 1011, idle ones 1001, one warn line, exit 1", async () => {
+    const redis = await startRedis();
+    const node = await startServer({
+      args: [`--redis-url=${redis.url}`, "--command-timeout=20000", "--drain-timeout=1"],
+    });
+    try {
+      const waiting = await TestClient.open(node.url);
+      const idle = await TestClient.open(node.url);
+      expect(await idle.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
+      await redisCli(redis.port, "CLIENT", "PAUSE", "60000", "WRITE");
+      for (let i = 0; i < 3; i++) waiting.command({ KV_SET: { [`stuck-${i}`]: i } });
+      const watcher = await TestClient.open(node.url);
+      await waitFor("the node to receive the writes", async () => {
+        return (await queries(watcher)) >= 6;
+      });
+      process.kill(node.pid, "SIGTERM");
+      expect((await waiting.closed()).code).toBe(1011);
+      expect((await idle.closed()).code).toBe(1001);
+      expect(waiting.unread).toBe(0);
+      expect(await node.process.exited).toBe(1);
+      const events = node
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line));
+      const warnings = events.filter((e) => e.level === "warn");
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ event: "drain timed out", unanswered: 3 });
+    } finally {
+      await redisCli(redis.port, "CLIENT", "UNPAUSE");
+      await node.stop();
+      await redis.stop();
+    }
+  });
+});

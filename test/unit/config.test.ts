@@ -39,7 +39,13 @@ function errorOf(run: () => unknown): string {
 const DEFAULTS: Config = {
   kv: { ip: "127.0.0.1", port: 1987, maxPayload: 1024 },
   store: { type: "memory" },
-  limits: { maxBacklog: 4194304, idleTimeout: 180, maxConnections: 10000, drainTimeout: 20 },
+  limits: {
+    maxBacklog: 4194304,
+    maxInFlight: 1024,
+    idleTimeout: 180,
+    maxConnections: 10000,
+    drainTimeout: 20,
+  },
   security: { origins: [] },
   log: { level: "info" },
 };
@@ -68,7 +74,13 @@ describe("config file", () => {
         version: 1,
         kv: { ip: "0.0.0.0", port: 0, maxPayload: 2097152 },
         store: { type: "redis", url: "redis://db:6379/0", commandTimeout: 250 },
-        limits: { maxBacklog: 1024, idleTimeout: 960, maxConnections: 5, drainTimeout: 3600 },
+        limits: {
+          maxBacklog: 1024,
+          maxInFlight: 7,
+          idleTimeout: 960,
+          maxConnections: 5,
+          drainTimeout: 3600,
+        },
         security: { token: "t".repeat(16), origins: ["https://app.example.com"] },
         log: { level: "debug" },
       },
@@ -76,7 +88,13 @@ describe("config file", () => {
     expect(config).toEqual({
       kv: { ip: "0.0.0.0", port: 0, maxPayload: 2097152 },
       store: { type: "redis", url: "redis://db:6379/0", commandTimeout: 250 },
-      limits: { maxBacklog: 1024, idleTimeout: 960, maxConnections: 5, drainTimeout: 3600 },
+      limits: {
+        maxBacklog: 1024,
+        maxInFlight: 7,
+        idleTimeout: 960,
+        maxConnections: 5,
+        drainTimeout: 3600,
+      },
       security: { token: "t".repeat(16), origins: ["https://app.example.com"] },
       log: { level: "debug" },
     });
