@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { TestClient } from "../support/client.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { type RedisServer, startRedis } from "../support/redis.ts";
+import { startServer } from "../support/server.ts";
+
+const REQUESTS = 50_000;
+const MB = 1024 * 1024;
+
+/** A field of /proc/<pid>/status in bytes: VmRSS now, VmHWM the peak so far. */
+function memory(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(kb) * 1024;
+}
+
+async function queries(client: TestClient): Promise<number> {
+  const [info] = (await client.ask({ KV_SERVER_INFO: {} })) as {
+    KV_SERVER_INFO_RSP: { qryCnt: number };
+  }[];
+  return info?.KV_SERVER_INFO_RSP.qryCnt ?? -1;
+}
+
+/**
+ * A client pipelines 50,000 KV_GET of one large value and never reads: the
+ * node closes it with 1008 and its peak RSS stays within 64 MB of idle,
+ * whatever the store (the Redis client would otherwise hold every reply).
+ */
+describe("a slow reader costs the node a bounded amount of memory", () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis.stop());
+
+  const cases = [
+    { store: "memory", size: 1024 },
+    { store: "memory", size: 8192 },
+    { store: "redis", size: 1024 },
+    { store: "redis", size: 8192 },
+  ] as const;
+  for (const { store, size } of cases) {
+    test(`${store} store, ${size}-byte values: closed with 1008, peak RSS under idle + 64 MB`, async () => {
+      const args = store === "redis" ? [`--redis-url=${redis.url}`] : [];
+      const node = await startServer({ args: ["--max-payload=16384", ...args] });
+      try {
+        const helper = await TestClient.open(node.url);
+        const value = JSON.stringify("v".repeat(size - 2));
+        helper.send(`{"KV_SET":{"big":${value}}}`);
+        await helper.next();
+        const idle = memory(node.pid, "VmRSS");
+        const before = await queries(helper);
+
+        const raw = await RawClient.open("127.0.0.1", Number(new URL(node.url).port));
+        raw.socket.pause();
+        for (let i = 0; i < REQUESTS; i++) raw.sendText('{"KV_GET":["big"]}');
+        // Resume once the node has read every request or has closed the reader first.
+        const closedByNode = () => node.output().includes('"closeCode":1008');
+        const deadline = Date.now() + 30_000;
+        let seen = before;
+        while (seen < before + 1 + REQUESTS && !closedByNode()) {
+          if (Date.now() > deadline)
+            throw new Error(`node stalled after ${seen - before} requests`);
+          seen = await queries(helper);
+        }
+        raw.socket.resume();
+        expect(await raw.ended()).toBe(1008);
+        expect(raw.texts).toBeLessThan(REQUESTS);
+
+        const peak = memory(node.pid, "VmHWM");
+        expect(peak - idle).toBeLessThan(64 * MB);
+        expect(await helper.ask({ KV_CONTAINS: ["big"] })).toEqual([
+          { KV_CONTAINS_RSP: { st: 23, k: "big" } },
+        ]);
+        helper.close();
+      } finally {
+        await node.stop();
+      }
+    });
+  }
+});
