@@ -215,8 +215,12 @@ const origins: Kind<string[]> = {
 };
 
 /**
- * Every setting, keyed by its path in the config file. Flags, environment and file are all
- * read through this table, so adding a row is all a new setting needs (besides `Config`).
+ * Every setting, keyed by its path in the config file: flags, environment and file are read
+ * through this table, and `--help` and the docs' tables are rendered from it. A new setting
+ * needs its row here, its field in `Config` (config.ts) and a `pick` of it in `loadConfig`
+ * (load.ts), which builds the typed `Config` (the type checker asks for it once a required
+ * field is in `Config`); then `bun run docs` regenerates the tables in README.md and
+ * docs/deploy.md.
  */
 export const SETTINGS = {
   version: { kind: exactly(1), default: 1, env: [], doc: "Format of the config file." },
