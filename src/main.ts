@@ -1,3 +1,4 @@
+import { infoRequested } from "./config/help.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { redactConfig } from "./config/redact.ts";
 import { Logger } from "./log/logger.ts";
@@ -10,6 +11,12 @@ import { VERSION } from "./version.ts";
 function exit(code: number, message: string): never {
   console.error(`kvfleet: ${message}`);
   process.exit(code);
+}
+
+const info = infoRequested(process.argv.slice(2));
+if (info !== undefined) {
+  console.log(info);
+  process.exit(0);
 }
 
 let config: ReturnType<typeof loadConfig>;

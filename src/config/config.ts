@@ -1,35 +1,26 @@
-/** The validated, defaulted settings the server runs with. */
+/**
+ * The validated, defaulted settings the server runs with. What each field means, its default
+ * and its range are its row in `SETTINGS` (settings.ts), e.g. `kv.port`; the comments here
+ * cover only where this shape differs from those rows.
+ */
 export interface Config {
   kv: {
-    /** Address to listen on. @default "127.0.0.1" */
     ip: string;
-    /** Port to listen on; 0 picks a free one. @default 1987 */
     port: number;
-    /** Largest accepted message, in UTF-8 bytes. @default 1024 */
     maxPayload: number;
   };
   store: StoreConfig;
   limits: {
-    /**
-     * Bytes one connection may hold (requests not yet answered, replies not yet
-     * written, the socket's buffer) before it is closed with 1008. @default 4194304
-     */
     maxBacklog: number;
-    /** Requests one connection may have at the store at once; later ones wait unexecuted. @default 1024 */
     maxInFlight: number;
-    /** Seconds without traffic before a connection is closed. @default 180 */
     idleTimeout: number;
-    /** Open WebSocket connections per node; upgrades beyond it get HTTP 503. @default 10000 */
     maxConnections: number;
-    /** Seconds a SIGTERM drain may take before the process exits anyway. @default 20 */
     drainTimeout: number;
   };
   security: {
-    /** Shared token every WebSocket upgrade must present; none means open access. */
     token?: string;
-    /** PEM certificate and key files: with both, the server speaks wss:// itself. */
+    /** `security.tlsCert` and `security.tlsKey`, which come as a pair or not at all. */
     tls?: { cert: string; key: string };
-    /** Allowed `Origin` headers; empty allows any (and clients that send none). */
     origins: string[];
   };
   log: { level: LogLevel };
@@ -37,14 +28,13 @@ export interface Config {
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** `store.type`, with the fields that only a Redis store has. */
 export type StoreConfig =
   | { type: "memory" }
   | {
       type: "redis";
-      /** `redis://` or `rediss://` URL of a single Redis; exclusive with `cluster`. */
+      /** Exactly one of `url` and `cluster` is set. */
       url?: string;
-      /** Seed node URLs of a Redis Cluster; exclusive with `url`. */
       cluster?: string[];
-      /** Milliseconds before a store operation is answered with status 100. @default 1000 */
       commandTimeout: number;
     };

@@ -11,6 +11,9 @@ export interface Refusal {
 
 const digest = (text: string): Buffer => createHash("sha256").update(text).digest();
 
+// RFC 7235 §2.1: the scheme is case-insensitive and `1*SP` separates it from the credentials.
+const BEARER = /^bearer +(.*)$/i;
+
 /**
  * Decides whether a WebSocket upgrade may proceed: the shared token (header
  * or, for browsers, the `token` query parameter), the Origin allow-list and
@@ -48,8 +51,8 @@ export class AccessGate {
   }
 
   #authorized(request: Request, url: URL): boolean {
-    const header = request.headers.get("authorization");
-    const given = header?.startsWith("Bearer ") ? header.slice(7) : url.searchParams.get("token");
+    const header = request.headers.get("authorization") ?? "";
+    const given = BEARER.exec(header)?.[1] ?? url.searchParams.get("token");
     return given !== null && timingSafeEqual(digest(given), this.#token as Buffer);
   }
 }

@@ -11,6 +11,25 @@ const text = (status: number, body: string, headers: Record<string, string> = {}
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
 
+// RFC 3986's characters of a host and port: unreserved, sub-delims, "%" escapes, ":" and the
+// brackets of an IPv6 literal. Bun leaves a Host with any other character out of request.url,
+// so such a value would otherwise be served as if it were absent.
+const HOST_CHARS = /^[\w.~!$&'()*+,;=%:[\]-]*$/;
+const BASE = "http://localhost";
+
+/**
+ * The request's URL, or undefined when its Host header is malformed, which RFC 9112 §3.2
+ * answers with 400. Bun copies a Host made of host characters into request.url without
+ * checking its form, so `[`, `a:b:c` or `%zz` reach the URL parser, which refuses them.
+ * (Two Host headers arrive joined by ", " and fail the character check, as RFC 9112 wants.)
+ */
+function requestUrl(request: Request): URL | undefined {
+  const host = request.headers.get("host");
+  if (host !== null && !HOST_CHARS.test(host)) return undefined;
+  // HTTP/1.0 without a Host header (HAProxy's default health check) gives a bare path.
+  return URL.canParse(request.url, BASE) ? new URL(request.url, BASE) : undefined;
+}
+
 /** What the HTTP side needs from the running node. */
 export interface HttpContext {
   readonly store: Store;
@@ -35,8 +54,15 @@ export async function route(
   server: Server<Connection<string | Buffer> | undefined>,
   ctx: HttpContext,
 ): Promise<Response | undefined> {
-  // HTTP/1.0 without a Host header (HAProxy's default health check) gives a bare path.
-  const url = new URL(request.url, "http://localhost");
+  const url = requestUrl(request);
+  if (url === undefined) {
+    // Anyone can send one, so it must not fill the log at the default level.
+    ctx.log.debug("bad request", {
+      reason: "invalid Host header",
+      remote: server.requestIP(request)?.address,
+    });
+    return text(400, "invalid Host header");
+  }
   switch (url.pathname) {
     case "/": {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {

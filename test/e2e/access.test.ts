@@ -24,6 +24,10 @@ describe("shared token", () => {
     expect(
       await upgradeStatus(`${server.httpUrl}/`, { authorization: `Bearer ${TOKEN.slice(1)}` }),
     ).toBe(401);
+    // The scheme needs a space after it, and the token is compared whole.
+    for (const authorization of [`Bearer${TOKEN}`, `Bearer ${TOKEN} x`, `Bearer\t${TOKEN}`]) {
+      expect(await upgradeStatus(`${server.httpUrl}/`, { authorization })).toBe(401);
+    }
     await expect(TestClient.open(server.url)).rejects.toThrow();
   });
 
@@ -33,6 +37,12 @@ describe("shared token", () => {
     });
     expect(await byHeader.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
     byHeader.close();
+    // RFC 7235: any case of the scheme, and one or more spaces before the token.
+    for (const authorization of [`bearer ${TOKEN}`, `BEARER ${TOKEN}`, `Bearer   ${TOKEN}`]) {
+      const client = await TestClient.open(server.url, { headers: { authorization } });
+      expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
+      client.close();
+    }
     const byQuery = await TestClient.open(`${server.url}?token=${TOKEN}`);
     expect(await byQuery.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
     byQuery.close();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
-import { RawClient } from "../support/raw-client.ts";
+import { RawClient, rawRequest } from "../support/raw-client.ts";
+import { waitFor } from "../support/redis.ts";
 import { type ServerProcess, startServer } from "../support/server.ts";
 
 const portOf = (server: ServerProcess) => Number(new URL(server.url).port);
@@ -100,24 +101,53 @@ describe("default limits (maxPayload 1024)", () => {
   });
 
   test("an HTTP/1.0 request without Host, as load balancers' checks send, is answered", async () => {
-    const socket = await Bun.connect({
-      hostname: "127.0.0.1",
-      port: portOf(server),
-      socket: { data() {} },
-    });
-    const response = new Promise<string>((resolve) => {
-      let text = "";
-      socket.reload({
-        socket: {
-          data: (_, chunk) => {
-            text += chunk.toString();
-          },
-          close: () => resolve(text),
-        },
-      });
-    });
-    socket.write("GET /readyz HTTP/1.0\r\n\r\n");
-    expect(await response).toStartWith("HTTP/1.1 200");
+    const response = await rawRequest("127.0.0.1", portOf(server), "GET /readyz HTTP/1.0\r\n\r\n");
+    expect(response).toStartWith("HTTP/1.1 200");
+  });
+});
+
+describe("a malformed Host header", () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ args: ["--log-level=debug"] });
+  });
+  afterAll(() => server.stop());
+
+  const badRequests = () =>
+    server
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"event":"bad request"'));
+
+  test("gets 400 naming the problem, a debug line at most, and the node serves on", async () => {
+    // "a\tb": the parser refuses other control characters itself, but lets a tab through.
+    const hosts = ["[", "a b", "[::1", "a:b:c", "%zz", "foo:99999", "a\tb", "é"];
+    const requests = [
+      ...hosts.map((host) => `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+      "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+      // The upgrade path too: the access gate reads the URL's query.
+      `GET /?token=x HTTP/1.1\r\nHost: [\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    ];
+    for (const request of requests) {
+      const response = await rawRequest("127.0.0.1", portOf(server), request);
+      expect(response).toStartWith("HTTP/1.1 400");
+      expect(response).toEndWith("\r\n\r\ninvalid Host header\n");
+    }
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+    const client = await TestClient.open(server.url);
+    expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
+    client.close();
+    await waitFor("a line per bad request", () => badRequests().length === requests.length);
+    expect(badRequests().every((line) => line.includes('"level":"debug"'))).toBe(true);
+    expect(server.output()).not.toContain('"level":"error"');
+  });
+
+  test("valid forms still pass: a name with a port, IPv4, an IPv6 literal, an empty Host", async () => {
+    for (const host of ["kvfleet.example:1987", "127.0.0.1", "[::1]:1987", ""]) {
+      const request = `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+      expect(await rawRequest("127.0.0.1", portOf(server), request)).toStartWith("HTTP/1.1 200");
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
+import { CONFIG_ENV, CONFIG_FLAG, SETTINGS, type Setting } from "../../src/config/settings.ts";
 import { TestClient } from "../support/client.ts";
 import { runServer, startServer } from "../support/server.ts";
 
@@ -101,6 +102,7 @@ describe("start-up", () => {
       /KVFLEET_PORT/,
     ],
     ["an unknown flag", () => ({ args: ["--prot=1"] }), /--prot/],
+    ["a flag that only starts like --help", () => ({ args: ["--helpme"] }), /--helpme/],
   ];
   for (const [label, make, message] of failures) {
     test(`${label} stops the server with exit code 2 and a one-line message naming it`, async () => {
@@ -114,4 +116,52 @@ describe("start-up", () => {
       expect(result.stdout).toBe("");
     });
   }
+});
+
+describe("--help and --version", () => {
+  test("--help prints one line per setting: flag, variables, default, meaning; exit 0", async () => {
+    const { code, stdout, stderr } = await runServer(["--help"]);
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    const lines = stdout.split("\n");
+    for (const [path, row] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+      const [line, ...others] = lines.filter((l) => l.includes(row.doc));
+      expect(others).toEqual([]);
+      const words = (line ?? "").split(/[\s,]+/);
+      expect(words).toContain(path);
+      if (row.flag !== undefined) expect(words).toContain(`--${row.flag}`);
+      else expect(words.some((w) => w.startsWith("--"))).toBe(false);
+      for (const name of row.env) expect(words).toContain(name);
+      if (row.default !== undefined) {
+        const shown = typeof row.default === "string" ? row.default : JSON.stringify(row.default);
+        expect(words).toContain(shown);
+      }
+      if (row.kind.describe !== undefined) expect(line).toContain(row.kind.describe);
+    }
+  });
+
+  test("the help names the config file's flag and variable", async () => {
+    const { stdout } = await runServer(["-h"]);
+    expect(stdout).toContain(`--${CONFIG_FLAG}=FILE`);
+    expect(stdout).toContain(CONFIG_ENV);
+  });
+
+  test("--help wins over other arguments, even invalid ones", async () => {
+    const alone = await runServer(["--help"]);
+    for (const args of [
+      ["--port=nope", "--help"],
+      ["-h", "--prot=1"],
+      ["--version", "--help"],
+    ]) {
+      expect(await runServer(args)).toEqual(alone);
+    }
+  });
+
+  test("--version prints the version and exits 0", async () => {
+    expect(await runServer(["--version"])).toEqual({
+      code: 0,
+      stdout: `${pkg.version}\n`,
+      stderr: "",
+    });
+  });
 });

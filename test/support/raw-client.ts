@@ -111,3 +111,17 @@ export class RawClient {
     this.#buffer = Buffer.from(buf);
   }
 }
+
+/**
+ * Writes `request` (as UTF-8) on a new TCP connection, for requests no HTTP client would
+ * send; resolves with everything the server wrote once it closed the connection.
+ */
+export function rawRequest(host: string, port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("error", reject);
+    socket.once("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+  });
+}
