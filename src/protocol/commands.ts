@@ -11,19 +11,23 @@ export type CommandName = PairCommandName | KeyCommandName | WholeCommandName;
 
 type BodyShape = "pairs" | "keys" | "whole";
 
-const SHAPES: ReadonlyMap<string, BodyShape> = new Map<CommandName, BodyShape>([
-  ["KV_SET", "pairs"],
-  ["KV_SETQ", "pairs"],
-  ["KV_ADD", "pairs"],
-  ["KV_ADDQ", "pairs"],
-  ["KV_APPEND", "pairs"],
-  ["KV_GET", "keys"],
-  ["KV_RMV", "keys"],
-  ["KV_CONTAINS", "keys"],
-  ["KV_COUNT", "whole"],
-  ["KV_CLEAR", "whole"],
-  ["KV_SERVER_INFO", "whole"],
-]);
+/** A new command without a body shape fails the type check here. */
+const SHAPE_OF = {
+  KV_SET: "pairs",
+  KV_SETQ: "pairs",
+  KV_ADD: "pairs",
+  KV_ADDQ: "pairs",
+  KV_APPEND: "pairs",
+  KV_GET: "keys",
+  KV_RMV: "keys",
+  KV_CONTAINS: "keys",
+  KV_COUNT: "whole",
+  KV_CLEAR: "whole",
+  KV_SERVER_INFO: "whole",
+} as const satisfies Record<CommandName, BodyShape>;
+
+// A Map, not the object: a name from the wire must never find Object.prototype members.
+const SHAPES: ReadonlyMap<string, BodyShape> = new Map(Object.entries(SHAPE_OF));
 
 /** The eleven commands of protocol v1. */
 export const COMMAND_NAMES = [...SHAPES.keys()] as readonly CommandName[];
