@@ -217,7 +217,17 @@ async function startProbe(url: string, key: string) {
       if (!answered) fail("last request unanswered after 5 s");
       socket.onclose = null;
       socket.close();
-      return { requests, errors, latencyUs: summarise(histogram), errorSamples };
+      // HDR percentiles are a bucket's upper end: with a few samples p99 can pass the true max.
+      const l = summarise(histogram);
+      const cap = (n: number) => Math.min(n, l.max);
+      const latencyUs = {
+        ...l,
+        p50: cap(l.p50),
+        p90: cap(l.p90),
+        p99: cap(l.p99),
+        p999: cap(l.p999),
+      };
+      return { requests, errors, latencyUs, errorSamples };
     },
   };
 }
