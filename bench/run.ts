@@ -32,6 +32,7 @@ import {
   rssBytes,
   startTransport,
 } from "./process.ts";
+import { SLOW_READER_DEFAULTS, type SlowReaderStore, slowReader } from "./slow-reader.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 export const RESULTS_DIR = join(ROOT, "bench/results");
@@ -64,6 +65,12 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
   --profile          runs a node under bun --cpu-prof for each store at
                      64x32 (set, get; --seconds each) and prints the
                      functions with the most self time
+  --slow-reader      per store and value size, a client pipelines
+                     --requests (default 50000) KV_GETs and never reads;
+                     the node's peak RSS, how and when it closes that
+                     client (--timeout S, default 30), and another
+                     client's 1x1 latency meanwhile; --value-sizes=LIST
+                     (default 1024,8192), --stores=LIST (memory,redis)
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -793,6 +800,34 @@ async function profile(): Promise<void> {
   log(`wrote ${path} (profiles in ${dir})`);
 }
 
+/** The slow-reader mode (bench/slow-reader.ts) with its settings from the flags. */
+async function slowReaderMode(): Promise<void> {
+  const d = SLOW_READER_DEFAULTS;
+  const settings = {
+    ...d,
+    stores: listFlag("stores", d.stores) as SlowReaderStore[],
+    valueSizes: listFlag("value-sizes", d.valueSizes.map(String)).map(Number),
+    requests: numberFlag(flags, "requests", d.requests),
+    timeoutSeconds: numberFlag(flags, "timeout", d.timeoutSeconds),
+  };
+  const machine = machineInfo();
+  const started = new Date();
+  const scenarios = await slowReader(settings, log);
+  machine.loadavgAfter = loadavg().map((n) => Math.round(n * 100) / 100);
+  const finished = new Date();
+  const path = save("slow-reader", {
+    kind: "slow-reader",
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    machine,
+    settings,
+    scenarios,
+  });
+  log(
+    `slow reader: ${Math.round((finished.getTime() - started.getTime()) / 1000)} s; wrote ${path}`,
+  );
+}
+
 if (import.meta.main) {
   if (flags.has("help")) {
     console.log(USAGE);
@@ -802,6 +837,8 @@ if (import.meta.main) {
     await memory();
   } else if (flags.has("profile")) {
     await profile();
+  } else if (flags.has("slow-reader")) {
+    await slowReaderMode();
   } else {
     await matrix();
   }
