@@ -280,7 +280,7 @@ export const SETTINGS = {
   },
   "limits.maxInFlight": {
     kind: integer(1, 1000000),
-    default: 1024,
+    default: 512,
     flag: "max-in-flight",
     env: ["KVFLEET_MAX_IN_FLIGHT"],
     doc: "Requests one connection may have at the store at once; later ones wait in order, unexecuted, counted in its backlog.",

@@ -41,7 +41,7 @@ const DEFAULTS: Config = {
   store: { type: "memory" },
   limits: {
     maxBacklog: 4194304,
-    maxInFlight: 1024,
+    maxInFlight: 512,
     idleTimeout: 180,
     maxConnections: 10000,
     drainTimeout: 20,
