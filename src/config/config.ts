@@ -33,7 +33,11 @@ export interface Config {
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export type StoreConfig =
-  | { type: "memory" }
+  | {
+      type: "memory";
+      /** Estimated bytes of keys and values it may hold (see `store/memory.ts`); 0 = unlimited. @default 0 */
+      maxMemory: number;
+    }
   | {
       type: "redis";
       /** `redis://` or `rediss://` URL of a single Redis; exclusive with `cluster`. */
