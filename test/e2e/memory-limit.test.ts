@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { ENTRY_OVERHEAD } from "../../src/store/memory.ts";
 import { TestClient } from "../support/client.ts";
-import { waitFor } from "../support/redis.ts";
+import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { type ServerProcess, startServer } from "../support/server.ts";
 
 const LIMIT = 4 * 2 ** 20;
@@ -155,5 +155,78 @@ describe("a node with --max-memory=4Mi", () => {
     const peak = procStatus(server.pid, "VmHWM");
     expect(peak - idleRss).toBeLessThan(64 * 2 ** 20);
     expect(storeFullLines(server)).toHaveLength(1);
+  });
+});
+
+/** Redis's used_memory, from INFO. */
+async function usedMemory(redis: RedisServer): Promise<number> {
+  const info = await redisCli(redis.port, "INFO", "memory");
+  return Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+}
+
+describe("the Redis store when Redis reaches its own maxmemory", () => {
+  let redis: RedisServer;
+  let node: ServerProcess;
+  let client: TestClient;
+  beforeAll(async () => {
+    redis = await startRedis(["--maxmemory-policy", "noeviction"]);
+    node = await startServer({ args: [`--redis-url=${redis.url}`, "--max-payload=65536"] });
+    await waitFor("the node to reach Redis", async () => {
+      return (await fetch(`${node.httpUrl}/readyz`)).status === 200;
+    });
+    client = await TestClient.open(node.url);
+  });
+  afterAll(async () => {
+    client?.close();
+    await node?.stop();
+    await redis?.stop();
+  });
+
+  /** 2 MB in 1 KB values, then a maxmemory well below what Redis uses, so no buffer's ebb lets a write in. */
+  async function fillPastMaxmemory(): Promise<void> {
+    const body = Object.fromEntries(Array.from({ length: 50 }, (_, j) => [`k${j}`, VALUE]));
+    for (let m = 0; m < 40; m++) {
+      const keys = Object.fromEntries(Object.entries(body).map(([k, v]) => [`${m}:${k}`, v]));
+      client.command({ KV_SETQ: keys });
+    }
+    expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 2000 } }]);
+    const used = await usedMemory(redis);
+    await redisCli(redis.port, "CONFIG", "SET", "maxmemory", String(used - 2 ** 20));
+  }
+
+  test("noeviction: writes answer 100 per key; reads, count, removes and clear work", async () => {
+    await fillPastMaxmemory();
+    expect(await client.ask({ KV_SET: { a: VALUE, "0:k1": "1" } }, 2)).toEqual([
+      { KV_SET_RSP: { st: 100, k: "a" } },
+      { KV_SET_RSP: { st: 100, k: "0:k1" } },
+    ]);
+    expect(await client.ask({ KV_SETQ: { a: 1 } })).toEqual([{ KV_SETQ_RSP: { st: 100, k: "a" } }]);
+    expect(await client.ask({ KV_ADD: { a: 1 } })).toEqual([{ KV_ADD_RSP: { st: 100, k: "a" } }]);
+    expect(await client.ask({ KV_APPEND: { "0:k0": "x" } })).toEqual([
+      { KV_APPEND_RSP: { st: 100, k: "0:k0" } },
+    ]);
+    expect(await client.ask({ KV_GET: ["0:k0", "a"] }, 2)).toEqual([
+      { KV_GET_RSP: { "0:k0": VALUE, st: 1 } },
+      { KV_GET_RSP: { st: 22, k: "a" } },
+    ]);
+    expect(await client.ask({ KV_CONTAINS: ["0:k1"] })).toEqual([
+      { KV_CONTAINS_RSP: { st: 23, k: "0:k1" } },
+    ]);
+    expect(await client.ask({ KV_RMV: ["0:k2"] })).toEqual([{ KV_RMV_RSP: { st: 24, k: "0:k2" } }]);
+    expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 1999 } }]);
+    expect(await client.ask({ KV_CLEAR: {} })).toEqual([{ KV_CLEAR_RSP: { st: 1, cnt: 1999 } }]);
+    expect(await client.ask({ KV_SET: { a: 1 } })).toEqual([{ KV_SET_RSP: { st: 20, k: "a" } }]);
+  });
+
+  test("an eviction policy instead: writes answer 20 and other keys vanish without a word", async () => {
+    await redisCli(redis.port, "CONFIG", "SET", "maxmemory", "0");
+    await client.ask({ KV_CLEAR: {} });
+    await fillPastMaxmemory();
+    await redisCli(redis.port, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    expect(await client.ask({ KV_SET: { a: VALUE } })).toEqual([
+      { KV_SET_RSP: { st: 20, k: "a" } },
+    ]);
+    const [count] = (await client.ask({ KV_COUNT: {} })) as { KV_COUNT_RSP: { cnt: number } }[];
+    expect(count?.KV_COUNT_RSP.cnt).toBeLessThan(2000);
   });
 });
