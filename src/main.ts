@@ -40,7 +40,11 @@ const store = createStore(config.store, {
     metrics.storeUp(false);
     log.warn("store down", { store: config.store.type, reason });
   },
+  full(report) {
+    log.warn("store full", { store: config.store.type, ...report });
+  },
 });
+metrics.storeUsage(store);
 
 let running: ReturnType<typeof startServer>;
 try {

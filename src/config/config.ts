@@ -30,7 +30,11 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** `store.type`, with the fields that only a Redis store has. */
 export type StoreConfig =
-  | { type: "memory" }
+  | {
+      type: "memory";
+      /** Estimated bytes of keys and values it may hold (see `store/memory.ts`); 0 = unlimited. @default 0 */
+      maxMemory: number;
+    }
   | {
       type: "redis";
       /** Exactly one of `url` and `cluster` is set. */

@@ -226,8 +226,16 @@ export function loadConfig(sources: ConfigSources): Config {
 
   const choices = layers.map(storeChoice);
   const typed = choices.find((c) => c.type !== undefined);
-  let store: StoreConfig = { type: "memory" };
+  let store: StoreConfig = { type: "memory", maxMemory: pick("store.maxMemory") };
   if (typed?.type === "redis") {
+    // A limit that silently did nothing would be worse than none: Redis sizes itself.
+    const limited = layers.find((l) => l.values["store.maxMemory"] !== undefined);
+    if (limited !== undefined) {
+      throw new ConfigError(
+        `${limited.where("store.maxMemory")}: applies to the memory store only, and the store is redis` +
+          " (set Redis's own maxmemory instead)",
+      );
+    }
     const targeted = choices.find((c) => c.target !== undefined);
     if (targeted?.target === undefined) {
       throw new ConfigError(

@@ -61,6 +61,42 @@ function integer(min: number, max: number): Kind<number> {
   };
 }
 
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+};
+
+/**
+ * A byte count: plain digits, or digits with a Kubernetes-style suffix (Ki, Mi,
+ * Gi binary; k, M, G decimal), so that `768Mi` from a manifest works. The file
+ * takes a number or such a string. Kubernetes' `m` (milli) is refused, not
+ * mistaken for mega.
+ */
+function byteCount(max: number, maxShown: string): Kind<number> {
+  const describe = `a byte count such as 805306368 or 768Mi (suffixes Ki, Mi, Gi, k, M, G), at most ${maxShown}`;
+  const expected = `expected ${describe}`;
+  const read = (t: string, shown: string): number => {
+    const match = /^([0-9]+)(Ki|Mi|Gi|k|M|G)?$/.exec(t);
+    const n = match ? Number(match[1]) * (UNITS[match[2] ?? ""] as number) : Number.NaN;
+    return Number.isSafeInteger(n) && n <= max ? n : fail(`${expected}, got ${shown}`);
+  };
+  return {
+    fromFile: (v) =>
+      typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= max
+        ? v
+        : typeof v === "string"
+          ? read(v, showJson(v))
+          : fail(`${expected}, got ${showJson(v)}`),
+    fromText: (t) => read(t, showText(t)),
+    describe,
+  };
+}
+
 function exactly(value: number): Kind<number> {
   const expected = `expected ${value}`;
   return {
@@ -263,6 +299,13 @@ export const SETTINGS = {
     flag: "redis-cluster",
     env: ["KVFLEET_REDIS_CLUSTER"],
     doc: "Seed nodes of a Redis Cluster to keep data in, comma-separated outside the file; selects Redis.",
+  },
+  "store.maxMemory": {
+    kind: byteCount(2 ** 40, "1024Gi"),
+    default: 0,
+    flag: "max-memory",
+    env: ["KVFLEET_MAX_MEMORY"],
+    doc: "Memory store only: bytes of keys and values it may hold, per-entry overhead included; a write beyond it answers 100; 0 is unlimited.",
   },
   "store.commandTimeout": {
     kind: integer(10, 60000),

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
 import { COMMAND_NAMES, type CommandName } from "../protocol/commands.ts";
 import { Status } from "../protocol/status.ts";
+import type { Store } from "../store/store.ts";
 
 /** Messages that never became a command (binary frames, bad JSON, unknown names). */
 export const NOT_A_COMMAND = "KV_ERR";
@@ -122,6 +123,32 @@ export class Metrics {
 
   storeUp(up: boolean): void {
     this.#storeUp = up;
+  }
+
+  /**
+   * Gauges of what a store holds against its limit (the memory store), read
+   * from the store when scraped; a store that reports no usage gets none.
+   */
+  storeUsage(store: Pick<Store, "usage">): void {
+    if (store.usage === undefined) return;
+    const usage = store.usage.bind(store);
+    const gauge = (name: string, help: string, value: () => number) =>
+      this.#register(name, "gauge", help, () => [{ value: value(), labels: {} }]);
+    gauge(
+      "kvfleet_store_bytes",
+      "Estimated bytes the memory store holds: keys, values and a fixed overhead per entry.",
+      () => usage().bytes,
+    );
+    gauge(
+      "kvfleet_store_limit_bytes",
+      "The memory store's limit on kvfleet_store_bytes (store.maxMemory); 0 = unlimited.",
+      () => usage().limit,
+    );
+    gauge(
+      "kvfleet_store_full",
+      "1 while the latest write that would have grown the memory store was refused (status 100) and nothing since made room or grew it, else 0.",
+      () => (usage().full ? 1 : 0),
+    );
   }
 
   /** The Prometheus text exposition. */

@@ -7,7 +7,7 @@ import type { Store, StoreEvents } from "./store.ts";
 export function createStore(config: StoreConfig, events?: StoreEvents): Store {
   switch (config.type) {
     case "memory":
-      return new MemoryStore();
+      return new MemoryStore({ maxMemory: config.maxMemory }, events);
     case "redis":
       return new RedisStore(connectRedis(config), events);
     default:

@@ -36,6 +36,21 @@ export interface Store {
   ready(): Promise<boolean>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+  /** What a store that keeps its own data holds, for the metrics (the memory store). */
+  usage?(): StoreUsage;
+}
+
+/** The memory store's estimate of what it holds, against its limit. */
+export interface StoreUsage {
+  /** Estimated bytes held: key and value lengths plus a fixed overhead per entry. */
+  readonly bytes: number;
+  /** The limit on `bytes`; 0 = unlimited. */
+  readonly limit: number;
+  /**
+   * True while the most recent write that would have grown the store was
+   * refused and nothing since has made room or grown the store.
+   */
+  readonly full: boolean;
 }
 
 type Failed = typeof Status.Unknown;
@@ -54,4 +69,10 @@ export type AppendStatus =
 export interface StoreEvents {
   up(): void;
   down(reason: string): void;
+  /**
+   * Writes are being refused because the store is at its memory limit: on
+   * the first refusal, then at most once a minute while refusals go on.
+   * `refused` counts the keys refused since the previous report.
+   */
+  full?(report: { bytes: number; limit: number; refused: number }): void;
 }

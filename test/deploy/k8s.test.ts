@@ -256,6 +256,18 @@ describe("deploy/k8s", () => {
       expect(redis.spec.volumeClaimTemplates[0].metadata.name).toBe("data");
       expect(redis.spec.template.spec.containers[0].args.join(" ")).toContain("--appendonly yes");
     });
+
+    test("Redis refuses writes at about 75 % of its container's memory, never evicts", () => {
+      const redis = find(ms, "StatefulSet", "redis").spec.template.spec.containers[0];
+      const args = redis.args.join(" ");
+      expect(args).toContain("--maxmemory-policy noeviction");
+      // Redis reads "mb" as MiB; the container limit is a Kubernetes quantity.
+      const maxmemory = Number(/--maxmemory (\d+)mb\b/.exec(args)?.[1]) * 2 ** 20;
+      const limit = /^(\d+)(Mi|Gi)$/.exec(redis.resources.limits.memory);
+      const bytes = Number(limit?.[1]) * 2 ** (limit?.[2] === "Gi" ? 30 : 20);
+      expect(maxmemory / bytes).toBeGreaterThanOrEqual(0.7);
+      expect(maxmemory / bytes).toBeLessThanOrEqual(0.8);
+    });
   });
 });
 

@@ -103,6 +103,11 @@ describe("start-up", () => {
     ],
     ["an unknown flag", () => ({ args: ["--prot=1"] }), /--prot/],
     ["a flag that only starts like --help", () => ({ args: ["--helpme"] }), /--helpme/],
+    [
+      "a memory limit beside the Redis store",
+      () => ({ args: ["--max-memory=768Mi"], env: { REDIS_URL: "redis://127.0.0.1:1" } }),
+      /--max-memory: applies to the memory store only/,
+    ],
   ];
   for (const [label, make, message] of failures) {
     test(`${label} stops the server with exit code 2 and a one-line message naming it`, async () => {

@@ -38,7 +38,7 @@ function errorOf(run: () => unknown): string {
 
 const DEFAULTS: Config = {
   kv: { ip: "127.0.0.1", port: 1987, maxPayload: 1024 },
-  store: { type: "memory" },
+  store: { type: "memory", maxMemory: 0 },
   limits: {
     maxBacklog: 4194304,
     maxInFlight: 512,
@@ -213,7 +213,7 @@ describe("environment", () => {
     });
     expect(config).toEqual({
       kv: { ip: "::", port: 8080, maxPayload: 4096 },
-      store: { type: "memory" },
+      store: { type: "memory", maxMemory: 0 },
       limits: { ...DEFAULTS.limits, maxBacklog: 2048, idleTimeout: 30 },
       security: DEFAULTS.security,
       log: DEFAULTS.log,
@@ -365,17 +365,21 @@ describe("store", () => {
   test("--store=memory beats REDIS_URL", () => {
     expect(load(["--store=memory"], { REDIS_URL: "redis://cache" }).store).toEqual({
       type: "memory",
+      maxMemory: 0,
     });
   });
 
   test("KVFLEET_STORE=memory beside REDIS_URL gives memory", () => {
     const env = { KVFLEET_STORE: "memory", REDIS_URL: "redis://cache" };
-    expect(load([], env).store).toEqual({ type: "memory" });
+    expect(load([], env).store).toEqual({ type: "memory", maxMemory: 0 });
   });
 
   test("memory from a stronger source drops a weaker source's redis settings", () => {
     const file = { store: { type: "redis", url: "redis://db", commandTimeout: 50 } };
-    expect(load([], { KVFLEET_STORE: "memory" }, file).store).toEqual({ type: "memory" });
+    expect(load([], { KVFLEET_STORE: "memory" }, file).store).toEqual({
+      type: "memory",
+      maxMemory: 0,
+    });
   });
 
   test("file cluster + environment REDIS_URL gives the url", () => {
@@ -487,6 +491,110 @@ describe("store", () => {
         "environment KVFLEET_REDIS_CLUSTER: item 2 of 3: expected a redis:// or rediss:// URL, got a value that is not a URL",
       );
     });
+  });
+});
+
+describe("store.maxMemory", () => {
+  const EXPECTED =
+    "expected a byte count such as 805306368 or 768Mi (suffixes Ki, Mi, Gi, k, M, G), at most 1024Gi";
+
+  test.each([
+    ["0", 0],
+    ["4194304", 4194304],
+    ["0080", 80],
+    ["4Ki", 4096],
+    ["768Mi", 805306368],
+    ["2Gi", 2147483648],
+    ["1024Gi", 2 ** 40],
+    ["5k", 5000],
+    ["3M", 3000000],
+    ["1G", 1000000000],
+  ])("--max-memory=%s is %d bytes", (text, bytes) => {
+    expect(load([`--max-memory=${text}`]).store).toEqual({ type: "memory", maxMemory: bytes });
+  });
+
+  test("from the environment, and from the file as a number or a string", () => {
+    expect(load([], { KVFLEET_MAX_MEMORY: "768Mi" }).store).toEqual({
+      type: "memory",
+      maxMemory: 805306368,
+    });
+    expect(load([], {}, { store: { maxMemory: 805306368 } }).store).toEqual({
+      type: "memory",
+      maxMemory: 805306368,
+    });
+    expect(load([], {}, { store: { type: "memory", maxMemory: "1Gi" } }).store).toEqual({
+      type: "memory",
+      maxMemory: 2 ** 30,
+    });
+  });
+
+  test("flags > environment > file", () => {
+    const file = { store: { maxMemory: "1Mi" } };
+    const env = { KVFLEET_MAX_MEMORY: "2Mi" };
+    expect(load(["--max-memory=3Mi"], env, file).store).toEqual({
+      type: "memory",
+      maxMemory: 3 * 2 ** 20,
+    });
+    expect(load([], env, file).store).toEqual({ type: "memory", maxMemory: 2 * 2 ** 20 });
+  });
+
+  // "768m" is Kubernetes for 0.768 bytes, a classic slip for 768Mi.
+  test.each([
+    "768m",
+    "768MiB",
+    "768 Mi",
+    " 1Mi",
+    "1.5Gi",
+    "-1",
+    "",
+    "1Ti",
+    "1025Gi",
+    "0x10",
+    "1e9",
+    "Mi",
+  ])("rejects %j from text, naming the field", (text) => {
+    expect(errorOf(() => load([`--max-memory=${text}`]))).toBe(
+      `flag --max-memory: ${EXPECTED}, got ${JSON.stringify(text)}`,
+    );
+    expect(errorOf(() => load([], { KVFLEET_MAX_MEMORY: text }))).toBe(
+      `environment KVFLEET_MAX_MEMORY: ${EXPECTED}, got ${JSON.stringify(text)}`,
+    );
+  });
+
+  test.each([
+    [-1, "-1"],
+    [1.5, "1.5"],
+    [2 ** 40 + 1, "1099511627777"],
+    [true, "true"],
+    [null, "null"],
+    ["768m", '"768m"'],
+    [[1], "an array"],
+  ])("rejects %j in the file", (value, shown) => {
+    expect(errorOf(() => load([], {}, { store: { maxMemory: value } }))).toBe(
+      `config file ${FILE}: store.maxMemory: ${EXPECTED}, got ${shown}`,
+    );
+  });
+
+  test("with the Redis store it is an error naming where it was given, even 0", () => {
+    const why =
+      "applies to the memory store only, and the store is redis (set Redis's own maxmemory instead)";
+    expect(errorOf(() => load(["--max-memory=768Mi", "--redis-url=redis://db"]))).toBe(
+      `flag --max-memory: ${why}`,
+    );
+    expect(errorOf(() => load([], { KVFLEET_MAX_MEMORY: "1Gi", REDIS_URL: "redis://db" }))).toBe(
+      `environment KVFLEET_MAX_MEMORY: ${why}`,
+    );
+    const file = { store: { type: "redis", url: "redis://db", maxMemory: 0 } };
+    expect(errorOf(() => load([], {}, file))).toBe(`config file ${FILE}: store.maxMemory: ${why}`);
+    // The file's limit meets a Redis chosen by a stronger source.
+    expect(
+      errorOf(() => load(["--redis-cluster=redis://a:7000"], {}, { store: { maxMemory: "1Gi" } })),
+    ).toBe(`config file ${FILE}: store.maxMemory: ${why}`);
+  });
+
+  test("memory chosen beside REDIS_URL keeps the limit", () => {
+    const env = { KVFLEET_STORE: "memory", REDIS_URL: "redis://cache", KVFLEET_MAX_MEMORY: "64Mi" };
+    expect(load([], env).store).toEqual({ type: "memory", maxMemory: 64 * 2 ** 20 });
   });
 });
 
