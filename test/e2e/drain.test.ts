@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient, upgradeStatus } from "../support/client.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { startServer } from "../support/server.ts";
 
 const IN_FLIGHT = 1000;
 
@@ -14,52 +14,65 @@ async function queries(client: TestClient): Promise<number> {
 
 describe("graceful drain on SIGTERM", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
   beforeAll(async () => {
     redis = await startRedis();
-    node = await startServer({
-      args: [`--redis-url=${redis.url}`, "--command-timeout=20000", "--drain-timeout=30"],
-    });
   });
-  afterAll(async () => {
-    await node.stop();
-    await redis.stop();
-  });
+  afterAll(() => redis.stop());
 
-  test("1,000 requests in flight are all answered, then 1001, then exit 0", async () => {
-    const client = await TestClient.open(node.url);
-    const watcher = await TestClient.open(node.url);
-    const before = await queries(watcher);
-    // Redis holds every write until unpaused, so all 1,000 are in flight in the node.
-    await redisCli(redis.port, "CLIENT", "PAUSE", "60000", "WRITE");
-    const keys = Array.from({ length: IN_FLIGHT }, (_, i) => `drain-${i}`);
-    for (const key of keys) client.send(`{"KV_SET":{"${key}":${JSON.stringify(key)}}}`);
-    await waitFor("the node to receive every request", async () => {
-      return (await queries(watcher)) >= before + IN_FLIGHT + 1;
+  // With a window of 1,000 every request is at the store when the drain begins;
+  // with 400, the 600 queued behind the window are dropped unexecuted.
+  for (const window of [IN_FLIGHT, 400]) {
+    test(`window ${window}: of 1,000 requests the executed are answered, then 1001, exit 0`, async () => {
+      await redisCli(redis.port, "FLUSHALL");
+      const node = await startServer({
+        args: [
+          `--redis-url=${redis.url}`,
+          "--command-timeout=20000",
+          "--drain-timeout=30",
+          `--max-in-flight=${window}`,
+        ],
+      });
+      try {
+        const client = await TestClient.open(node.url);
+        const watcher = await TestClient.open(node.url);
+        const before = await queries(watcher);
+        // Redis holds every write until unpaused, so the window stays full in the node.
+        await redisCli(redis.port, "CLIENT", "PAUSE", "60000", "WRITE");
+        const keys = Array.from({ length: IN_FLIGHT }, (_, i) => `drain-${i}`);
+        for (const key of keys) client.send(`{"KV_SET":{"${key}":${JSON.stringify(key)}}}`);
+        await waitFor("the node to receive every request", async () => {
+          return (await queries(watcher)) >= before + IN_FLIGHT + 1;
+        });
+
+        process.kill(node.pid, "SIGTERM");
+        await waitFor("readiness to turn 503", async () => {
+          return (await fetch(`${node.httpUrl}/readyz`)).status === 503;
+        });
+        expect(await upgradeStatus(`${node.httpUrl}/`)).toBe(503);
+        expect(client.unread).toBe(0);
+
+        await redisCli(redis.port, "CLIENT", "UNPAUSE");
+        const replies = await client.take(window);
+        const executed = keys.slice(0, window);
+        expect(replies).toEqual(executed.map((k) => ({ KV_SET_RSP: { st: 20, k } })));
+        expect((await client.closed()).code).toBe(1001);
+        expect(client.unread).toBe(0);
+        expect((await watcher.closed()).code).toBe(1001);
+        expect(await node.process.exited).toBe(0);
+        expect((await redisCli(redis.port, "DBSIZE")).trim()).toBe(String(window));
+        const events = node
+          .output()
+          .split("\n")
+          .filter((line) => line.startsWith("{"))
+          .map((line) => JSON.parse(line).event);
+        expect(events).toContain("drain requested");
+        expect(events.at(-1)).toBe("stopped");
+      } finally {
+        await redisCli(redis.port, "CLIENT", "UNPAUSE");
+        await node.stop();
+      }
     });
-
-    process.kill(node.pid, "SIGTERM");
-    await waitFor("readiness to turn 503", async () => {
-      return (await fetch(`${node.httpUrl}/readyz`)).status === 503;
-    });
-    expect(await upgradeStatus(`${node.httpUrl}/`)).toBe(503);
-    expect(client.unread).toBe(0);
-
-    await redisCli(redis.port, "CLIENT", "UNPAUSE");
-    const replies = await client.take(IN_FLIGHT);
-    expect(replies).toEqual(keys.map((k) => ({ KV_SET_RSP: { st: 20, k } })));
-    expect((await client.closed()).code).toBe(1001);
-    expect((await watcher.closed()).code).toBe(1001);
-    expect(await node.process.exited).toBe(0);
-    expect((await redisCli(redis.port, "DBSIZE")).trim()).toBe(String(IN_FLIGHT));
-    const events = node
-      .output()
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line).event);
-    expect(events).toContain("drain requested");
-    expect(events.at(-1)).toBe("stopped");
-  });
+  }
 });
 
 describe("drain with nothing in flight", () => {
