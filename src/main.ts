@@ -29,8 +29,6 @@ try {
 
 const log = new Logger(config.log.level);
 const metrics = new Metrics();
-// The memory store is up for as long as the process; only Redis reports changes.
-metrics.storeUp(config.store.type === "memory");
 const store = createStore(config.store, {
   up() {
     metrics.storeUp(true);

@@ -35,10 +35,5 @@ export type StoreConfig =
       /** Estimated bytes of keys and values it may hold (see `store/memory.ts`); 0 = unlimited. @default 0 */
       maxMemory: number;
     }
-  | {
-      type: "redis";
-      /** Exactly one of `url` and `cluster` is set. */
-      url?: string;
-      cluster?: string[];
-      commandTimeout: number;
-    };
+  | { type: "redis"; url: string; commandTimeout: number }
+  | { type: "redis"; cluster: string[]; commandTimeout: number };

@@ -15,13 +15,11 @@ export function redactConfig(config: Config): Config {
   return {
     ...config,
     store:
-      store.type === "redis"
-        ? {
-            ...store,
-            ...(store.url ? { url: redactUrl(store.url) } : {}),
-            ...(store.cluster ? { cluster: store.cluster.map(redactUrl) } : {}),
-          }
-        : store,
+      store.type === "memory"
+        ? store
+        : "cluster" in store
+          ? { ...store, cluster: store.cluster.map(redactUrl) }
+          : { ...store, url: redactUrl(store.url) },
     security: { ...security, ...(security.token ? { token: HIDDEN } : {}) },
   };
 }

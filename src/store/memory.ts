@@ -76,6 +76,8 @@ export class MemoryStore implements Store {
     this.#limit = options.maxMemory ?? 0;
     this.#now = options.now ?? (() => performance.now());
     this.#events = events;
+    // Up for as long as the process lives: the one report a store that can't go down makes.
+    events?.up();
   }
 
   set(keys: readonly string[], values: readonly string[]): SetStatus[] {
@@ -215,15 +217,12 @@ export class MemoryStore implements Store {
   #refuse(): Refused {
     this.#full = true;
     this.#refused++;
-    const report = this.#events?.full;
-    if (report !== undefined) {
-      const now = this.#now();
-      if (now - this.#reportedAt >= FULL_REPORT_INTERVAL_MS) {
-        this.#reportedAt = now;
-        const refused = this.#refused;
-        this.#refused = 0;
-        report.call(this.#events, { bytes: this.#bytes, limit: this.#limit, refused });
-      }
+    const now = this.#now();
+    if (this.#events !== undefined && now - this.#reportedAt >= FULL_REPORT_INTERVAL_MS) {
+      this.#reportedAt = now;
+      const refused = this.#refused;
+      this.#refused = 0;
+      this.#events.full({ bytes: this.#bytes, limit: this.#limit, refused });
     }
     return Status.Unknown;
   }

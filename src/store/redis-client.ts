@@ -41,7 +41,7 @@ export function connectRedis(
   const queue = { enableOfflineQueue: false, enableAutoPipelining: true };
 
   let client: Redis | Cluster;
-  if (config.cluster !== undefined && config.cluster.length > 0) {
+  if ("cluster" in config) {
     const seeds = config.cluster.map((url) => new URL(url));
     const first = seeds[0] as URL;
     client = new Cluster(
@@ -60,14 +60,8 @@ export function connectRedis(
       },
     );
     client.on("node error", (err: Error) => onError(err));
-  } else if (config.url !== undefined) {
-    client = new Redis(config.url, {
-      ...common,
-      ...queue,
-      retryStrategy: backoff,
-    });
   } else {
-    throw new Error("store.type redis needs store.url or store.cluster");
+    client = new Redis(config.url, { ...common, ...queue, retryStrategy: backoff });
   }
   client.on("error", (err: Error) => onError(err));
   return client;

@@ -74,5 +74,5 @@ export interface StoreEvents {
    * the first refusal, then at most once a minute while refusals go on.
    * `refused` counts the keys refused since the previous report.
    */
-  full?(report: { bytes: number; limit: number; refused: number }): void;
+  full(report: { bytes: number; limit: number; refused: number }): void;
 }

@@ -40,9 +40,9 @@ describe("compose.yaml", () => {
       const config = loadConfig({ argv: [], env: envOf(node) });
       expect(config.kv.ip).toBe("0.0.0.0");
       expect(config.store.type).toBe("redis");
-      if (config.store.type === "redis") {
-        expect(new URL(config.store.url ?? "").hostname).toBe("redis");
-      }
+      expect(config.store).toMatchObject({ type: "redis", url: expect.any(String) });
+      const { url } = config.store as { url: string };
+      expect(new URL(url).hostname).toBe("redis");
       expect(node.depends_on.redis.condition).toBe("service_healthy");
       expect(node.healthcheck.test.join(" ")).toContain("/readyz");
       // SIGTERM drains for limits.drainTimeout (default 20 s) before the node exits.

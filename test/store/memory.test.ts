@@ -25,6 +25,17 @@ function storeFor(entries: number, reports: Report[] = [], now = () => 0) {
   return { store, limit, keys, values: keys.map(() => text(100)) };
 }
 
+describe("MemoryStore events", () => {
+  test("reports up once, at construction, as a store that can't go down", () => {
+    const seen: string[] = [];
+    new MemoryStore(
+      {},
+      { up: () => seen.push("up"), down: () => seen.push("down"), full: () => seen.push("full") },
+    );
+    expect(seen).toEqual(["up"]);
+  });
+});
+
 describe("MemoryStore size estimate", () => {
   test("counts key + value + ENTRY_OVERHEAD per entry, also without a limit", () => {
     const store = new MemoryStore();
