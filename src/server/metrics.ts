@@ -1,7 +1,14 @@
-import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { COMMAND_NAMES, type CommandName } from "../protocol/commands.ts";
 import { Status } from "../protocol/status.ts";
 import type { Store } from "../store/store.ts";
+import {
+  type Family,
+  histogramSamples,
+  type MetricType,
+  renderFamilies,
+  type Sample,
+} from "./exposition.ts";
 
 /** Messages that never became a command (binary frames, bad JSON, unknown names). */
 export const NOT_A_COMMAND = "KV_ERR";
@@ -24,22 +31,17 @@ const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1
 // Bun has no event-loop delay monitor, so prom-client's lag gauges would report nonsense.
 const UNSUPPORTED_DEFAULTS = /^nodejs_eventloop_lag/;
 
-type Labels = Record<string, string | number>;
-interface Sample {
-  value: number;
-  labels: Labels;
-  metricName?: string;
-}
-
 /**
  * Prometheus metrics of one node, served on `GET /metrics`. The per-message
  * path only adds to typed arrays; the samples are built when scraped. That
  * keeps prom-client's label lookups (a few hundred ns per call, measured in
- * bench/metrics.ts) off the path every message takes, while prom-client
- * still writes the exposition format and the process metrics.
+ * bench/metrics.ts) off the path every message takes. The node's own metrics
+ * are rendered by `exposition.ts`; prom-client's registry, used only through
+ * its documented API, adds the process metrics.
  */
 export class Metrics {
-  readonly registry = new Registry();
+  readonly #process = new Registry();
+  readonly #families: Family[] = [];
   readonly #messages = new Float64Array(KINDS.length);
   readonly #responses = new Float64Array(101);
   readonly #rejected = new Float64Array(REJECT_REASONS.length);
@@ -52,7 +54,7 @@ export class Metrics {
 
   constructor() {
     this.#register("kvfleet_connections", "gauge", "Open WebSocket connections.", () => [
-      { value: this.#connections, labels: {} },
+      { value: this.#connections },
     ]);
     this.#register(
       "kvfleet_messages_total",
@@ -70,13 +72,13 @@ export class Metrics {
       "kvfleet_store_errors_total",
       "counter",
       "Responses with status 100: the store failed or did not answer in time.",
-      () => [{ value: this.#storeErrors, labels: {} }],
+      () => [{ value: this.#storeErrors }],
     );
     this.#register(
       "kvfleet_store_up",
       "gauge",
       "1 while the store connection is up, 0 while it is down.",
-      () => [{ value: this.#storeUp ? 1 : 0, labels: {} }],
+      () => [{ value: this.#storeUp ? 1 : 0 }],
     );
     this.#register(
       "kvfleet_connections_rejected_total",
@@ -89,11 +91,16 @@ export class Metrics {
       "kvfleet_command_duration_seconds",
       "histogram",
       "Time from receiving a message to its reply being ready, by command.",
-      () => KINDS.flatMap((command, i) => this.#histogram(command, i)),
+      () =>
+        KINDS.flatMap((command, i) =>
+          histogramSamples(BUCKETS, this.#buckets[i] as Float64Array, this.#sums[i] ?? 0, {
+            command,
+          }),
+        ),
     );
-    collectDefaultMetrics({ register: this.registry });
-    for (const metric of this.registry.getMetricsAsArray()) {
-      if (UNSUPPORTED_DEFAULTS.test(metric.name)) this.registry.removeSingleMetric(metric.name);
+    collectDefaultMetrics({ register: this.#process });
+    for (const metric of this.#process.getMetricsAsArray()) {
+      if (UNSUPPORTED_DEFAULTS.test(metric.name)) this.#process.removeSingleMetric(metric.name);
     }
   }
 
@@ -133,7 +140,7 @@ export class Metrics {
     if (store.usage === undefined) return;
     const usage = store.usage.bind(store);
     const gauge = (name: string, help: string, value: () => number) =>
-      this.#register(name, "gauge", help, () => [{ value: value(), labels: {} }]);
+      this.#register(name, "gauge", help, () => [{ value: value() }]);
     gauge(
       "kvfleet_store_bytes",
       "Estimated bytes the memory store holds: keys, values and a fixed overhead per entry.",
@@ -151,42 +158,16 @@ export class Metrics {
     );
   }
 
-  /** The Prometheus text exposition. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** The Prometheus text exposition: the node's metrics, then the process's. */
+  async render(): Promise<string> {
+    return renderFamilies(this.#families) + (await this.#process.metrics());
   }
 
   get contentType(): string {
-    return this.registry.contentType;
+    return this.#process.contentType;
   }
 
-  #histogram(command: MessageKind, i: number): Sample[] {
-    const name = "kvfleet_command_duration_seconds";
-    const counts = this.#buckets[i] as Float64Array;
-    const samples: Sample[] = [];
-    let cumulative = 0;
-    for (let b = 0; b <= BUCKETS.length; b++) {
-      cumulative += counts[b] ?? 0;
-      const le = b < BUCKETS.length ? (BUCKETS[b] as number) : "+Inf";
-      samples.push({ metricName: `${name}_bucket`, value: cumulative, labels: { le, command } });
-    }
-    samples.push({ metricName: `${name}_sum`, value: this.#sums[i] ?? 0, labels: { command } });
-    samples.push({ metricName: `${name}_count`, value: cumulative, labels: { command } });
-    return samples;
-  }
-
-  /**
-   * prom-client's registry renders any object that answers `get()` with its
-   * samples; that is the documented shape of its own metrics, not a subclass.
-   */
-  #register(name: string, type: string, help: string, samples: () => Sample[]): void {
-    const metric = {
-      name,
-      help,
-      type,
-      aggregator: "sum",
-      get: () => ({ name, help, type, values: samples() }),
-    };
-    this.registry.registerMetric(metric as unknown as Metric);
+  #register(name: string, type: MetricType, help: string, samples: () => Sample[]): void {
+    this.#families.push({ name, type, help, samples });
   }
 }
