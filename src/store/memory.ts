@@ -76,8 +76,9 @@ export class MemoryStore implements Store {
     this.#limit = options.maxMemory ?? 0;
     this.#now = options.now ?? (() => performance.now());
     this.#events = events;
-    // Up for as long as the process lives: the one report a store that can't go down makes.
-    events?.up();
+    // Up for as long as the process lives: the one report a store that can't go down
+    // makes, after construction, as every store reports (the start line comes first).
+    if (events !== undefined) queueMicrotask(() => events.up());
   }
 
   set(keys: readonly string[], values: readonly string[]): SetStatus[] {

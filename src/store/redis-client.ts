@@ -38,7 +38,9 @@ export function connectRedis(
   // never flushed while it reconnects. RedisStore waits (at most
   // commandTimeout) for the client to be ready instead. ioredis forces the
   // queue on for a cluster's node clients; maxRetriesPerRequest empties it.
-  const queue = { enableOfflineQueue: false, enableAutoPipelining: true };
+  // No auto-pipelining: RedisStore already sends one command per group of keys, and
+  // ioredis's deferral to the next turn would delay a lone request's write.
+  const queue = { enableOfflineQueue: false, enableAutoPipelining: false };
 
   let client: Redis | Cluster;
   if ("cluster" in config) {

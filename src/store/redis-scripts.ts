@@ -20,13 +20,8 @@ return 0`;
  * values by depth (honouring strings). Member names are compared decoded:
  * `\u` escapes become UTF-8, surrogate pairs combined, so "\u0061" is "a".
  */
-export const APPEND_LUA = String.raw`
-local stored = redis.call('GET', KEYS[1])
-if not stored then return 22 end
-local added = ARGV[1]
+const APPEND_FUNCTION = String.raw`
 local byte, char, sub, find, floor = string.byte, string.char, string.sub, string.find, math.floor
-local kind = byte(stored, 1)
-if kind ~= byte(added, 1) then return 41 end
 
 local function string_end(s, i)
   local j, escaped = i + 1, false
@@ -108,6 +103,11 @@ local function each_member(s, visit)
   end
 end
 
+local function append(key, added)
+local stored = redis.call('GET', key)
+if not stored then return 22 end
+local kind = byte(stored, 1)
+if kind ~= byte(added, 1) then return 41 end
 local combined
 if kind == 34 then
   combined = sub(stored, 1, -2) .. sub(added, 2)
@@ -129,8 +129,12 @@ elseif kind == 123 then
 else
   return 41
 end
-redis.call('SET', KEYS[1], combined)
-return 1`;
+redis.call('SET', key, combined)
+return 1
+end`;
+
+export const APPEND_LUA = `${APPEND_FUNCTION}
+return append(KEYS[1], ARGV[1])`;
 
 /**
  * Counts and deletes the keys of one node's database atomically, so the
@@ -142,6 +146,67 @@ local n = redis.call('DBSIZE')
 redis.call('FLUSHDB')
 return n`;
 
+/**
+ * A script that runs `one(key, value)` for each key of a group in order and
+ * answers one result per key, so a whole group costs one EVALSHA. ARGV holds
+ * the count n, the n keys, then a value per key where the operation takes
+ * one; KEYS holds only the first key, which routes the script in a Cluster
+ * (a Cluster refuses declared keys of several slots with CROSSSLOT, while
+ * `allow-cross-slot-keys` lets the script reach keys of other slots on the
+ * same master). A key whose call fails (WRONGTYPE, or a key this master no
+ * longer holds during a resharding) answers its error in its place without
+ * stopping the others, so the script never fails halfway.
+ */
+function forEachKey(flags: string, one: string, prelude = ""): string {
+  return `#!lua flags=${flags}
+${prelude}
+local function one(key, value) ${one} end
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  local ok, r = pcall(one, ARGV[1 + i], ARGV[1 + n + i])
+  if ok then out[i] = r elseif type(r) == 'table' then out[i] = r else out[i] = { err = tostring(r) } end
+end
+return out`;
+}
+
+/** Per key: 1 when the key existed, 0 when it was new (see SET_AND_REPORT_LUA). */
+export const SET_MANY_LUA = forEachKey(
+  "allow-cross-slot-keys",
+  "if redis.call('SET', key, value, 'GET') then return 1 end return 0",
+);
+/** Per key: 1 when stored, 0 when the key existed. */
+export const ADD_MANY_LUA = forEachKey(
+  "allow-cross-slot-keys",
+  "if redis.call('SET', key, value, 'NX') then return 1 end return 0",
+);
+/** Per key: 1, 22 or 41 (see APPEND_LUA). */
+export const APPEND_MANY_LUA = forEachKey(
+  "allow-cross-slot-keys",
+  "return append(key, value)",
+  APPEND_FUNCTION,
+);
+/**
+ * Per key: the value, or nil, also for a key holding another type, as MGET
+ * answers. A Cluster's MGET refuses keys of several slots; this does not.
+ */
+export const GET_MANY_LUA = forEachKey(
+  "no-writes,allow-cross-slot-keys",
+  `local v = redis.pcall('GET', key)
+  if type(v) == 'table' and v.err and string.sub(v.err, 1, 9) == 'WRONGTYPE' then return false end
+  return v`,
+);
+/** Per key: 1 or 0. Runs at maxmemory too: removing must always work. */
+export const DEL_MANY_LUA = forEachKey(
+  "allow-oom,allow-cross-slot-keys",
+  "return redis.call('DEL', key)",
+);
+/** Per key: 1 or 0. */
+export const EXISTS_MANY_LUA = forEachKey(
+  "no-writes,allow-cross-slot-keys",
+  "return redis.call('EXISTS', key)",
+);
+
 declare module "ioredis" {
   interface RedisCommander<Context> {
     /** {@link SET_AND_REPORT_LUA}: 1 when the key existed, 0 when it was new. */
@@ -150,6 +215,17 @@ declare module "ioredis" {
     kvfleetAppend(key: RedisKey, value: string): Result<1 | 22 | 41, Context>;
     /** {@link CLEAR_LUA}: the number of keys deleted on this node. */
     kvfleetClear(): Result<number, Context>;
+    /**
+     * The `*_MANY_LUA` scripts: the first key (it routes the script), the key
+     * count, the keys, then a value per key where the operation takes one. A
+     * key that failed answers its error (a ReplyError) in its place.
+     */
+    kvfleetSetMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetAddMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetAppendMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetGetMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetDelMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetExistsMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
   }
 }
 
@@ -165,4 +241,10 @@ export function defineScripts(client: Redis | Cluster): void {
   client.defineCommand("kvfleetSet", { numberOfKeys: 1, lua: SET_AND_REPORT_LUA });
   client.defineCommand("kvfleetAppend", { numberOfKeys: 1, lua: APPEND_LUA });
   client.defineCommand("kvfleetClear", { numberOfKeys: 0, lua: CLEAR_LUA });
+  client.defineCommand("kvfleetSetMany", { numberOfKeys: 1, lua: SET_MANY_LUA });
+  client.defineCommand("kvfleetAddMany", { numberOfKeys: 1, lua: ADD_MANY_LUA });
+  client.defineCommand("kvfleetAppendMany", { numberOfKeys: 1, lua: APPEND_MANY_LUA });
+  client.defineCommand("kvfleetGetMany", { numberOfKeys: 1, lua: GET_MANY_LUA });
+  client.defineCommand("kvfleetDelMany", { numberOfKeys: 1, lua: DEL_MANY_LUA });
+  client.defineCommand("kvfleetExistsMany", { numberOfKeys: 1, lua: EXISTS_MANY_LUA });
 }

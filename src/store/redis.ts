@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { Status } from "../protocol/status.ts";
+import { Coalescer, type Operation } from "./redis-batch.ts";
 import { defineScripts } from "./redis-scripts.ts";
 import type {
   AddStatus,
@@ -35,7 +36,9 @@ export class RedisStore implements Store {
   readonly description: string;
   readonly #client: Redis | Cluster;
   readonly #timeout: number;
-  /** Batches waiting for the client to become ready. */
+  readonly #batch: Coalescer;
+  readonly #ops: Operations;
+  /** Calls waiting for the client to become ready. */
   readonly #waiting = new Set<() => void>();
 
   constructor(client: Redis | Cluster, events?: StoreEvents) {
@@ -52,46 +55,32 @@ export class RedisStore implements Store {
       : (client as Redis).options;
     this.#timeout = options?.commandTimeout ?? DEFAULT_TIMEOUT;
     this.description = client.isCluster ? "redis-cluster" : "redis";
+    this.#ops = operations(client);
+    this.#batch = new Coalescer(client, this.#timeout, () => this.#whenReady());
   }
 
   set(keys: readonly string[], values: readonly string[]): Promise<SetStatus[]> {
-    return this.#batch(keys, (key, i) =>
-      this.#client
-        .kvfleetSet(key, values[i] as string)
-        .then((existed) => (existed === 1 ? Status.KeyUpdated : Status.KeySet)),
-    );
+    return this.#batch.submit(this.#ops.set, redisKeys(keys), values);
   }
 
   add(keys: readonly string[], values: readonly string[]): Promise<AddStatus[]> {
-    return this.#batch(keys, (key, i) =>
-      this.#client
-        .set(key, values[i] as string, "NX")
-        .then((ok) => (ok === null ? Status.KeyExists : Status.KeySet)),
-    );
+    return this.#batch.submit(this.#ops.add, redisKeys(keys), values);
   }
 
   get(keys: readonly string[]): Promise<GetResult[]> {
-    return this.#batch(keys, (key) =>
-      this.#client.get(key).then((value) => value ?? Status.KeyNotExist),
-    );
+    return this.#batch.submit(this.#ops.get, redisKeys(keys));
   }
 
   remove(keys: readonly string[]): Promise<RemoveStatus[]> {
-    return this.#batch(keys, (key) =>
-      this.#client.del(key).then((n) => (n === 1 ? Status.KeyRemoved : Status.KeyNotExist)),
-    );
+    return this.#batch.submit(this.#ops.remove, redisKeys(keys));
   }
 
   contains(keys: readonly string[]): Promise<ContainsStatus[]> {
-    return this.#batch(keys, (key) =>
-      this.#client.exists(key).then((n) => (n === 1 ? Status.KeyExists : Status.KeyNotExist)),
-    );
+    return this.#batch.submit(this.#ops.contains, redisKeys(keys));
   }
 
   append(keys: readonly string[], values: readonly string[]): Promise<AppendStatus[]> {
-    return this.#batch(keys, (key, i) =>
-      this.#client.kvfleetAppend(key, values[i] as string).then(appendStatus),
-    );
+    return this.#batch.submit(this.#ops.append, redisKeys(keys), values);
   }
 
   count(): Promise<number> {
@@ -125,49 +114,6 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Starts one command per key in the same tick, so they share a pipeline,
-   * and answers each key's result in order, or 100 for a key that failed or
-   * is still pending at the deadline (ioredis arms its own timer only once a
-   * command is sent).
-   */
-  #batch<T>(
-    keys: readonly string[],
-    run: (key: string, i: number) => Promise<T>,
-  ): Promise<(T | Failed)[]> {
-    const out: (T | Failed)[] = new Array(keys.length).fill(Status.Unknown);
-    if (keys.length === 0) return Promise.resolve(out);
-    // The common case pays for no readiness promise.
-    if (this.#client.status === "ready") return this.#run(keys, run, out, this.#timeout);
-    const start = performance.now();
-    return this.#whenReady().then((ready) =>
-      ready ? this.#run(keys, run, out, this.#timeout - (performance.now() - start)) : out,
-    );
-  }
-
-  #run<T>(
-    keys: readonly string[],
-    run: (key: string, i: number) => Promise<T>,
-    out: (T | Failed)[],
-    left: number,
-  ): Promise<(T | Failed)[]> {
-    return new Promise((resolve) => {
-      let pending = keys.length;
-      const timer = setTimeout(() => resolve(out.slice()), left);
-      const settle = () => {
-        if (--pending > 0) return;
-        clearTimeout(timer);
-        resolve(out);
-      };
-      for (let i = 0; i < keys.length; i++) {
-        run(redisKey(keys[i] as string), i).then((result) => {
-          out[i] = result;
-          settle();
-        }, settle);
-      }
-    });
-  }
-
-  /**
    * Resolves true once the client is ready, false when the timeout passes
    * first. Commands are only sent to a ready client (the offline queues are
    * off), so a command answered 100 is never replayed later behind newer
@@ -190,6 +136,7 @@ export class RedisStore implements Store {
 
   /** Sums a per-node count over every master's database. */
   #whole(what: string, run: (node: Redis) => Promise<number>): Promise<number> {
+    this.#batch.flushNow();
     const counted = this.#whenReady().then(async (ready) => {
       if (!ready) throw new Error(`Redis is ${this.#client.status}`);
       const counts = await Promise.all(this.#nodes().map(run));
@@ -232,9 +179,89 @@ export function redisKey(key: string): string {
   return key.isWellFormed() && key.charCodeAt(0) !== 0 ? key : `\u0000${JSON.stringify(key)}`;
 }
 
-function appendStatus(reply: 1 | 22 | 41): AppendStatus {
-  if (reply === 1) return Status.Ok;
-  return reply === 22 ? Status.KeyNotExist : Status.ValueTypeInvalid;
+/** The Redis keys of a call's keys; the same array when no key needs another form. */
+function redisKeys(keys: readonly string[]): readonly string[] {
+  let out: string[] | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const stored = redisKey(key);
+    if (stored !== key) {
+      out ??= keys.slice();
+      out[i] = stored;
+    }
+  }
+  return out ?? keys;
+}
+
+interface Operations {
+  set: Operation<SetStatus>;
+  add: Operation<AddStatus>;
+  get: Operation<GetResult>;
+  remove: Operation<RemoveStatus>;
+  contains: Operation<ContainsStatus>;
+  append: Operation<AppendStatus>;
+}
+
+/** A reply of 1 or 0 (from a plain command or a script) as one of two statuses; -1 or else is 100. */
+const either =
+  <A extends Status, B extends Status>(one: A, zero: B) =>
+  (reply: unknown): A | B | Failed =>
+    reply === 1 ? one : reply === 0 ? zero : Status.Unknown;
+
+/**
+ * How each operation runs on Redis. Scripts take the group's keys, then one
+ * value per key; `MGET` reads a group on a single Redis, where keys of any
+ * slot are allowed.
+ */
+function operations(client: Redis | Cluster): Operations {
+  type Script = (first: string, ...args: (string | number)[]) => Promise<unknown[]>;
+  const many = (run: Script) => (keys: string[], values: string[]) =>
+    run(keys[0] as string, keys.length, ...keys, ...values);
+  const keysOnly = (run: Script) => (keys: string[]) =>
+    run(keys[0] as string, keys.length, ...keys);
+  return {
+    set: {
+      many: many((k, ...a) => client.kvfleetSetMany(k, ...a)),
+      one: (key, value) => client.kvfleetSet(key, value),
+      result: either(Status.KeyUpdated, Status.KeySet),
+    },
+    add: {
+      many: many((k, ...a) => client.kvfleetAddMany(k, ...a)),
+      one: (key, value) => client.set(key, value, "NX").then((ok) => (ok === null ? 0 : 1)),
+      result: either(Status.KeySet, Status.KeyExists),
+    },
+    // A key holding no string (another application's list, say) reads as absent,
+    // as MGET answers it, whether it is read alone or in a group.
+    get: {
+      many: client.isCluster
+        ? keysOnly((k, ...a) => client.kvfleetGetMany(k, ...a))
+        : (keys) => client.mget(keys),
+      one: (key) => client.mget(key).then((replies) => replies[0]),
+      result: (reply) => (typeof reply === "string" ? reply : Status.KeyNotExist),
+    },
+    remove: {
+      many: keysOnly((k, ...a) => client.kvfleetDelMany(k, ...a)),
+      one: (key) => client.del(key),
+      result: either(Status.KeyRemoved, Status.KeyNotExist),
+    },
+    contains: {
+      many: keysOnly((k, ...a) => client.kvfleetExistsMany(k, ...a)),
+      one: (key) => client.exists(key),
+      result: either(Status.KeyExists, Status.KeyNotExist),
+    },
+    append: {
+      many: many((k, ...a) => client.kvfleetAppendMany(k, ...a)),
+      one: (key, value) => client.kvfleetAppend(key, value),
+      result: (reply) =>
+        reply === 1
+          ? Status.Ok
+          : reply === 22
+            ? Status.KeyNotExist
+            : reply === 41
+              ? Status.ValueTypeInvalid
+              : Status.Unknown,
+    },
+  };
 }
 
 /** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */

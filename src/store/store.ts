@@ -65,7 +65,10 @@ export type AppendStatus =
   | typeof Status.ValueTypeInvalid
   | Failed;
 
-/** Store connection changes, for logs and metrics; a store that can't go down reports `up` once. */
+/**
+ * Store connection changes, for logs and metrics, reported after the store's construction,
+ * never during it; a store that can't go down reports `up` once.
+ */
 export interface StoreEvents {
   up(): void;
   down(reason: string): void;

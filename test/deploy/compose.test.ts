@@ -40,8 +40,7 @@ describe("compose.yaml", () => {
       const config = loadConfig({ argv: [], env: envOf(node) });
       expect(config.kv.ip).toBe("0.0.0.0");
       expect(config.store.type).toBe("redis");
-      expect(config.store).toMatchObject({ type: "redis", url: expect.any(String) });
-      const { url } = config.store as { url: string };
+      const url = "url" in config.store ? config.store.url : "";
       expect(new URL(url).hostname).toBe("redis");
       expect(node.depends_on.redis.condition).toBe("service_healthy");
       expect(node.healthcheck.test.join(" ")).toContain("/readyz");

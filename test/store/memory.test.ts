@@ -26,12 +26,14 @@ function storeFor(entries: number, reports: Report[] = [], now = () => 0) {
 }
 
 describe("MemoryStore events", () => {
-  test("reports up once, at construction, as a store that can't go down", () => {
+  test("reports up once, right after construction, as a store that can't go down", async () => {
     const seen: string[] = [];
     new MemoryStore(
       {},
       { up: () => seen.push("up"), down: () => seen.push("down"), full: () => seen.push("full") },
     );
+    expect(seen).toEqual([]);
+    await Promise.resolve();
     expect(seen).toEqual(["up"]);
   });
 });

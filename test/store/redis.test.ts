@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { connectRedis, RedisStore } from "../../src/store/redis.ts";
-import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
+import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
+import { coalescingSuite, groupCommands } from "./coalescing-suite.ts";
 import { storeSuite } from "./store-suite.ts";
 
 let server: RedisServer;
@@ -15,4 +16,19 @@ storeSuite("redis", async () => {
   await waitFor("the client to be ready", () => store.ready());
   await client.flushall();
   return store;
+});
+
+coalescingSuite("redis", {
+  async open() {
+    const store = new RedisStore(
+      connectRedis({ type: "redis", url: server.url, commandTimeout: 1000 }),
+    );
+    await waitFor("the client to be ready", () => store.ready());
+    return store;
+  },
+  async groupCommands() {
+    const info = await redisCli(server.port, "INFO", "commandstats");
+    return groupCommands(info);
+  },
+  raw: (_key, ...args) => redisCli(server.port, ...args),
 });
