@@ -7,7 +7,9 @@
 import { parseArgs } from "node:util";
 import { startRedis } from "../test/support/redis.ts";
 import { spawnListening } from "../test/support/server.ts";
-import { type Operation, prefill, runLoad } from "./load.ts";
+import { prefill } from "./client.ts";
+import { runLoad } from "./load.ts";
+import type { Operation } from "./requests.ts";
 
 const { values } = parseArgs({
   options: {

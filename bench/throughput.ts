@@ -5,7 +5,8 @@
  */
 import { startRedis } from "../test/support/redis.ts";
 import { startServer } from "../test/support/server.ts";
-import { prefill, runLoad } from "./load.ts";
+import { prefill } from "./client.ts";
+import { runLoad } from "./load.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = 64;
