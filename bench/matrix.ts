@@ -3,7 +3,6 @@
  * Redis, on each node count, for every op and shape, then redis-benchmark
  * issuing the Redis commands kvfleet issues (bench/redis-ceiling.ts).
  */
-
 import { redisCli } from "../test/support/redis.ts";
 import { prefill } from "./client.ts";
 import { consoleTable } from "./format.ts";

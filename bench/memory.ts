@@ -2,7 +2,6 @@
  * `bun run bench -- --memory`: the RSS of a memory node holding `keys`
  * keys, and Redis used_memory for the same keys loaded through a node.
  */
-
 import { prefill, request } from "./client.ts";
 import { mib } from "./format.ts";
 import {

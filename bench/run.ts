@@ -14,7 +14,7 @@ import { MATRIX_TARGETS, RESULTS_DIR, save, stamp } from "./results.ts";
 import { SLOW_READER_DEFAULTS, slowReader } from "./slow-reader.ts";
 import { soak } from "./soak.ts";
 
-const d = SLOW_READER_DEFAULTS;
+const slow = SLOW_READER_DEFAULTS;
 const USAGE = `bun run bench [-- options]
 
 The default matrix (under five minutes): the transport ceiling, kvfleet on
@@ -47,11 +47,11 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      64x32 (set, get; --seconds each) and prints the
                      functions with the most self time
   --slow-reader      per store and value size, a client pipelines
-                     --requests (default ${d.requests}) KV_GETs and never reads;
+                     --requests (default ${slow.requests}) KV_GETs and never reads;
                      the node's peak RSS, how and when it closes that
-                     client (--timeout S, default ${d.timeoutSeconds}), and another
+                     client (--timeout S, default ${slow.timeoutSeconds}), and another
                      client's 1x1 latency meanwhile; --value-sizes=LIST
-                     (default ${d.valueSizes.join(",")}), --stores=LIST (${d.stores.join(",")})
+                     (default ${slow.valueSizes.join(",")}), --stores=LIST (${slow.stores.join(",")})
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -73,10 +73,10 @@ const OPTIONS = {
   "memory-keys": { type: "string", default: "1000000" },
   profile: { type: "boolean", default: false },
   "slow-reader": { type: "boolean", default: false },
-  requests: { type: "string", default: String(d.requests) },
-  timeout: { type: "string", default: String(d.timeoutSeconds) },
-  "value-sizes": { type: "string", default: d.valueSizes.join(",") },
-  stores: { type: "string", default: d.stores.join(",") },
+  requests: { type: "string", default: String(slow.requests) },
+  timeout: { type: "string", default: String(slow.timeoutSeconds) },
+  "value-sizes": { type: "string", default: slow.valueSizes.join(",") },
+  stores: { type: "string", default: slow.stores.join(",") },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
@@ -110,40 +110,38 @@ async function main(): Promise<number> {
   if (values.soak !== undefined) {
     const [shape, ...more] = shapes("64x32");
     if (!shape || more.length > 0) throw new UsageError("--soak runs one shape");
-    path = save(
-      "soak",
-      await soak({
-        ...load,
-        ...shape,
-        seconds: numberFlag("soak", values.soak),
-        store: choiceFlag("store", values.store, STORES),
-        windowSeconds: number("interval"),
-      }),
-    );
+    const settings = {
+      ...load,
+      ...shape,
+      seconds: numberFlag("soak", values.soak),
+      store: choiceFlag("store", values.store, STORES),
+      windowSeconds: number("interval"),
+    };
+    path = save("soak", await soak(settings));
   } else if (values.memory) {
-    path = save("memory", await memory({ keys: number("memory-keys"), valueSize: load.valueSize }));
+    const settings = { keys: number("memory-keys"), valueSize: load.valueSize };
+    path = save("memory", await memory(settings));
   } else if (values.profile) {
-    const { seconds, keys, valueSize } = load;
-    const dir = join(RESULTS_DIR, `profile-${stamp()}`);
-    path = save("profile", await profile({ seconds, keys, valueSize }, dir));
+    const settings = { seconds: load.seconds, keys: load.keys, valueSize: load.valueSize };
+    path = save("profile", await profile(settings, join(RESULTS_DIR, `profile-${stamp()}`)));
   } else if (values["slow-reader"]) {
-    const run = await slowReader({
-      ...d,
+    const settings = {
+      ...SLOW_READER_DEFAULTS,
       stores: items(values.stores).map((s) => choiceFlag("stores", s, STORES)),
       valueSizes: items(values["value-sizes"]).map((v) => numberFlag("value-sizes", v)),
       requests: number("requests"),
       timeoutSeconds: number("timeout"),
-    });
-    path = save("slow-reader", run);
+    };
+    path = save("slow-reader", await slowReader(settings));
   } else {
-    const run = await matrix({
+    const settings = {
       ...load,
       targets: items(values.only).map((t) => choiceFlag("only", t, MATRIX_TARGETS)),
       ops: items(values.ops).map((op) => choiceFlag("ops", op, OPERATIONS)),
       shapes: shapes("1x1,64x1,64x32"),
       nodes: items(values.nodes).map((n) => numberFlag("nodes", n)),
-    });
-    path = save("matrix", run);
+    };
+    path = save("matrix", await matrix(settings));
   }
   console.log(`wrote ${path}`);
   return 0;

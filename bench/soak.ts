@@ -3,7 +3,6 @@
  * throughput and latency per window and its RSS (VmRSS) every second, to
  * see whether either drifts.
  */
-
 import { prefill } from "./client.ts";
 import { mib } from "./format.ts";
 import { type LoadResult, runLoad } from "./load.ts";

@@ -8,7 +8,6 @@
  *
  *   bun bench/transport-server.ts [--port=0] [--value-size=100] [--max-payload=65536]
  */
-
 import { parseArgs } from "node:util";
 import type { ServerWebSocket } from "bun";
 import { parseMessage } from "../src/protocol/commands.ts";
