@@ -5,37 +5,55 @@
  * Prints ops/s per scenario and the ratio this/base, median over rounds.
  */
 import { parseArgs } from "node:util";
-import { startRedis } from "../test/support/redis.ts";
 import { spawnListening } from "../test/support/server.ts";
-import { type Operation, prefill, runLoad } from "./load.ts";
+import { choiceFlag, items, numberFlag, runMain, shapeFlag, UsageError } from "./cli.ts";
+import { prefill } from "./client.ts";
+import { runLoad } from "./load.ts";
+import { type RedisServer, withRedis } from "./process.ts";
+import { OPERATIONS } from "./requests.ts";
+import { median } from "./timing.ts";
 
-const { values } = parseArgs({
-  options: {
-    base: { type: "string" },
-    rounds: { type: "string", default: "3" },
-    seconds: { type: "string", default: "3" },
-    shapes: { type: "string", default: "64x32,1x1" },
-    ops: { type: "string", default: "set,get" },
-    stores: { type: "string", default: "memory,redis" },
-  },
-});
-if (values.base === undefined)
-  throw new Error("--base=DIR (a checkout to compare with) is required");
-const HERE = new URL("..", import.meta.url).pathname;
-const trees = { base: values.base, this: HERE } as const;
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-const shapes = values.shapes.split(",").map((s) => s.split("x").map(Number) as [number, number]);
-const ops = values.ops.split(",") as Operation[];
-const stores = values.stores.split(",");
+const USAGE = `bun bench/ab.ts --base=DIR [options]
 
-const redis = await startRedis();
-const results = new Map<string, { base: number[]; this: number[] }>();
-try {
-  for (let round = 0; round < rounds; round++) {
+  --base=DIR       the checkout to compare this one with (required)
+  --rounds=N       rounds, each loading base then this (default 3)
+  --seconds=S      measured seconds per scenario (default 3)
+  --shapes=LIST    shapes CxW (default 64x32,1x1)
+  --ops=LIST       operations (default set,get)
+  --stores=LIST    memory, redis (default memory,redis)
+`;
+
+const OPTIONS = {
+  base: { type: "string" },
+  rounds: { type: "string", default: "3" },
+  seconds: { type: "string", default: "3" },
+  shapes: { type: "string", default: "64x32,1x1" },
+  ops: { type: "string", default: "set,get" },
+  stores: { type: "string", default: "memory,redis" },
+  help: { type: "boolean", default: false },
+} as const;
+
+const KEYS = 10_000;
+const VALUE_SIZE = 100;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: OPTIONS });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.base === undefined) throw new UsageError("--base=DIR is required");
+  const trees = { base: values.base, this: new URL("..", import.meta.url).pathname };
+  const rounds = numberFlag("rounds", values.rounds);
+  const seconds = numberFlag("seconds", values.seconds);
+  const shapes = items(values.shapes).map((s) => shapeFlag("shapes", s));
+  const ops = items(values.ops).map((op) => choiceFlag("ops", op, OPERATIONS));
+  const stores = items(values.stores).map((s) => choiceFlag("stores", s, ["memory", "redis"]));
+
+  const results = new Map<string, { base: number[]; this: number[] }>();
+  const round = async (redis: RedisServer) => {
     for (const store of stores) {
       for (const tree of ["base", "this"] as const) {
-        const args = store === "redis" ? [`--redis-url=${redis.url}`] : [];
         const node = await spawnListening([
           "bun",
           `${trees[tree]}/src/main.ts`,
@@ -43,23 +61,22 @@ try {
           "--port=0",
           "--log-level=warn",
           "--max-payload=65536",
-          ...args,
+          ...(store === "redis" ? [`--redis-url=${redis.url}`] : []),
         ]);
         try {
-          await prefill([node.url], 10_000, 100);
+          await prefill([node.url], KEYS, VALUE_SIZE);
           for (const op of ops) {
-            for (const [connections, window] of shapes) {
+            for (const shape of shapes) {
               const result = await runLoad({
                 urls: [node.url],
-                connections,
-                window,
+                ...shape,
                 seconds,
                 warmup: 1,
                 op,
-                keys: 10_000,
-                valueSize: 100,
+                keys: KEYS,
+                valueSize: VALUE_SIZE,
               });
-              const name = `${store} ${op} ${connections}x${window}`;
+              const name = `${store} ${op} ${shape.connections}x${shape.window}`;
               const row = results.get(name) ?? { base: [], this: [] };
               row[tree].push(result.opsPerSecond);
               results.set(name, row);
@@ -70,17 +87,20 @@ try {
         }
       }
     }
+  };
+  await withRedis(async (redis) => {
+    for (let i = 0; i < rounds; i++) await round(redis);
+  });
+
+  console.log("scenario                 base ops/s   this ops/s   this/base");
+  for (const [name, row] of results) {
+    const base = median(row.base);
+    const now = median(row.this);
+    console.log(
+      `${name.padEnd(24)} ${base.toFixed(0).padStart(11)} ${now.toFixed(0).padStart(12)} ${(now / base).toFixed(2).padStart(11)}`,
+    );
   }
-} finally {
-  await redis.stop();
+  return 0;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-console.log("scenario                 base ops/s   this ops/s   this/base");
-for (const [name, row] of results) {
-  const base = median(row.base);
-  const now = median(row.this);
-  console.log(
-    `${name.padEnd(24)} ${base.toFixed(0).padStart(11)} ${now.toFixed(0).padStart(12)} ${(now / base).toFixed(2).padStart(11)}`,
-  );
-}
+if (import.meta.main) await runMain(USAGE, main);

@@ -11,19 +11,11 @@
  *
  *   bun bench/load.ts --url=ws://127.0.0.1:1987/ --op=mixed --connections=64 --window=32
  */
-import * as hdr from "hdr-histogram-js";
-
-export const OPERATIONS = ["set", "get", "add", "rmv", "append", "mixed"] as const;
-export type Operation = (typeof OPERATIONS)[number];
-
-/** The share of each command in the `mixed` operation. */
-export const MIXED: readonly [Exclude<Operation, "mixed">, number][] = [
-  ["get", 0.7],
-  ["set", 0.2],
-  ["add", 0.04],
-  ["rmv", 0.03],
-  ["append", 0.03],
-];
+import { parseArgs } from "node:util";
+import { choiceFlag, items, numberFlag, runMain } from "./cli.ts";
+import { connect, prefill } from "./client.ts";
+import { type Latency, newHistogram, summarise } from "./latency.ts";
+import { buildRequests, MIXED, OPERATIONS, type Operation, responseCheck } from "./requests.ts";
 
 export interface LoadOptions {
   /** One or several node URLs; connection i goes to urls[i % urls.length]. */
@@ -49,15 +41,6 @@ export interface LoadOptions {
   onMeasure?: () => void;
 }
 
-export interface Latency {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-}
-
 export interface IntervalSample {
   /** Seconds since measuring started, at the end of the interval. */
   t: number;
@@ -77,160 +60,6 @@ export interface LoadResult {
   latencyUs: Latency;
   /** The first few unexpected responses, for diagnosis. */
   errorSamples: string[];
-}
-
-/** The stored value: a JSON object of exactly `size` characters (at least 10). */
-export function valueText(size: number): string {
-  return `{"v":"${"x".repeat(Math.max(1, size - 9))}"}`;
-}
-
-/** An appended object whose member the stored value already has: the value stays the same size. */
-const APPEND_VALUE = '{"v":"y"}';
-
-const OP_CODES: Record<Exclude<Operation, "mixed">, number> = {
-  get: 0,
-  set: 1,
-  add: 2,
-  rmv: 3,
-  append: 4,
-};
-const RSP_PREFIX = [
-  '{"KV_GET_RSP":',
-  '{"KV_SET_RSP":',
-  '{"KV_ADD_RSP":',
-  '{"KV_RMV_RSP":',
-  '{"KV_APPEND_RSP":',
-];
-const STATUS_SLOTS = 128;
-
-/**
- * Statuses each command may answer in a run. A lone `get` runs on a filled
- * key space, so only 1 (found) passes; in `mixed`, removes make 22 valid.
- */
-function allowedStatuses(op: Operation): Uint8Array {
-  const allowed = new Uint8Array(5 * STATUS_SLOTS);
-  const allow = (code: number, ...sts: number[]) => {
-    for (const st of sts) allowed[code * STATUS_SLOTS + st] = 1;
-  };
-  allow(OP_CODES.get, ...(op === "mixed" ? [1, 22] : [1]));
-  allow(OP_CODES.set, 20, 21);
-  allow(OP_CODES.add, 20, 23);
-  allow(OP_CODES.rmv, 22, 24);
-  allow(OP_CODES.append, 1, 22);
-  return allowed;
-}
-
-/** A small seeded PRNG (mulberry32), so every run sends the same requests. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface Requests {
-  texts: string[];
-  /** The command of each text, as an index into RSP_PREFIX. */
-  codes: Uint8Array;
-}
-
-/** The prebuilt requests of a run: random keys, and for `mixed` commands drawn by MIXED. */
-export function buildRequests(op: Operation, keys: number, valueSize: number, seed = 1): Requests {
-  const n = Math.min(Math.max(keys, 4096), 1 << 18);
-  const rand = random(seed);
-  const value = valueText(valueSize);
-  const texts = new Array<string>(n);
-  const codes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const key = `"key:${Math.floor(rand() * keys)}"`;
-    let command: Exclude<Operation, "mixed"> = op === "mixed" ? "get" : op;
-    if (op === "mixed") {
-      let r = rand();
-      for (const [name, share] of MIXED) {
-        command = name;
-        r -= share;
-        if (r < 0) break;
-      }
-    }
-    codes[i] = OP_CODES[command];
-    switch (command) {
-      case "get":
-        texts[i] = `{"KV_GET":[${key}]}`;
-        break;
-      case "set":
-        texts[i] = `{"KV_SET":{${key}:${value}}}`;
-        break;
-      case "add":
-        texts[i] = `{"KV_ADD":{${key}:${value}}}`;
-        break;
-      case "rmv":
-        texts[i] = `{"KV_RMV":[${key}]}`;
-        break;
-      case "append":
-        texts[i] = `{"KV_APPEND":{${key}:${APPEND_VALUE}}}`;
-        break;
-    }
-  }
-  return { texts, codes };
-}
-
-const FOUND_END = ',"st":1}}';
-
-/** The status of a single-key response, or -1 when it has none. */
-export function responseStatus(text: string): number {
-  if (text.endsWith(FOUND_END)) return 1;
-  let i = text.indexOf('"st":');
-  if (i < 0) return -1;
-  i += 5;
-  let st = 0;
-  let digits = 0;
-  for (let d = text.charCodeAt(i) - 48; d >= 0 && d <= 9; d = text.charCodeAt(++i) - 48) {
-    st = st * 10 + d;
-    digits++;
-  }
-  return digits === 0 ? -1 : st;
-}
-
-export function newHistogram(): hdr.Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 120_000_000,
-    numberOfSignificantValueDigits: 3,
-    bitBucketSize: 32,
-    useWebAssembly: false,
-  });
-}
-
-export function summarise(h: hdr.Histogram): Latency {
-  if (h.totalCount === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
-  return {
-    p50: h.getValueAtPercentile(50),
-    p90: h.getValueAtPercentile(90),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
-    max: h.maxValue,
-    mean: Math.round(h.mean * 10) / 10,
-  };
-}
-
-/** Opens `count` sockets spread over `urls`. */
-export async function connect(urls: string[], count: number): Promise<WebSocket[]> {
-  return Promise.all(
-    Array.from(
-      { length: count },
-      (_, i) =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const url = urls[i % urls.length] as string;
-          const ws = new WebSocket(url);
-          ws.onopen = () => resolve(ws);
-          ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
-        }),
-    ),
-  );
 }
 
 const MAX_SECONDS = 24 * 3600;
@@ -253,7 +82,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     options.seed ?? 1,
   );
   const count = texts.length;
-  const allowed = allowedStatuses(options.op);
+  const accepts = responseCheck(options.op);
   const histogram = newHistogram();
   const interval = options.intervalSeconds ? newHistogram() : null;
   const errorSamples: string[] = [];
@@ -306,16 +135,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const latency = Math.round((now - (sentAt[head] as number)) * 1000) || 1;
       head = head + 1 === window ? 0 : head + 1;
       inFlight--;
-      const code = codes[m] as number;
-      const st = responseStatus(text);
-      if (
-        st < 0 ||
-        st >= STATUS_SLOTS ||
-        allowed[code * STATUS_SLOTS + st] !== 1 ||
-        !text.startsWith(RSP_PREFIX[code] as string)
-      ) {
-        fail(text);
-      }
+      if (!accepts(codes[m] as number, text)) fail(text);
       if (recording) {
         ops++;
         histogram.recordValue(latency);
@@ -396,63 +216,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/**
- * Fills `key:0` .. `key:<keys - 1>` through one or several URLs with
- * KV_SETQ messages of `batch` keys (quiet: no answer on success), each
- * group followed by a KV_COUNT whose answer acknowledges it, so a node's
- * backlog stays small. Throws on any failure answer.
- */
-export async function prefill(
-  urls: string[],
-  keys: number,
-  valueSize: number,
-  { batch = 100, group = 20, connections = 4 } = {},
-): Promise<void> {
-  const value = valueText(valueSize);
-  const messages: string[] = [];
-  for (let from = 0; from < keys; from += batch) {
-    const members: string[] = [];
-    for (let i = from; i < Math.min(keys, from + batch); i++) members.push(`"key:${i}":${value}`);
-    messages.push(`{"KV_SETQ":{${members.join(",")}}}`);
-  }
-  for (const url of urls) {
-    const sockets = await connect([url], connections);
-    let nextGroup = 0;
-    await Promise.all(
-      sockets.map(
-        (ws) =>
-          new Promise<void>((resolve, reject) => {
-            const sendGroup = () => {
-              const from = nextGroup * group;
-              nextGroup++;
-              if (from >= messages.length) {
-                resolve();
-                return;
-              }
-              for (let i = from; i < Math.min(messages.length, from + group); i++)
-                ws.send(messages[i] as string);
-              ws.send('{"KV_COUNT":{}}');
-            };
-            ws.onmessage = (event) => {
-              const text = event.data as string;
-              if (!text.startsWith('{"KV_COUNT_RSP":{"st":1,')) {
-                reject(new Error(`prefill of ${url} failed: ${text.slice(0, 200)}`));
-                return;
-              }
-              sendGroup();
-            };
-            ws.onclose = (event) => reject(new Error(`prefill: ${url} closed ${event.code}`));
-            sendGroup();
-          }),
-      ),
-    );
-    for (const ws of sockets) {
-      ws.onclose = null;
-      ws.close();
-    }
-  }
-}
-
 const USAGE = `bun bench/load.ts --url=ws://127.0.0.1:1987/ [options]
 
   --url=URL            a node to load; repeat (or comma-separate) to spread
@@ -470,56 +233,59 @@ const USAGE = `bun bench/load.ts --url=ws://127.0.0.1:1987/ [options]
   --json               print the result as JSON
 `;
 
-export function parseFlags(argv: string[]): Map<string, string[]> {
-  const flags = new Map<string, string[]>();
-  for (const arg of argv) {
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new Error(`unexpected argument ${arg}`);
-    const name = match[1] as string;
-    flags.set(name, [...(flags.get(name) ?? []), match[2] ?? "true"]);
-  }
-  return flags;
-}
+const OPTIONS = {
+  url: { type: "string", multiple: true },
+  connections: { type: "string", default: "64" },
+  window: { type: "string", default: "32" },
+  seconds: { type: "string", default: "10" },
+  warmup: { type: "string", default: "1" },
+  op: { type: "string", default: "mixed" },
+  keys: { type: "string", default: "10000" },
+  "value-size": { type: "string", default: "100" },
+  prefill: { type: "boolean", default: false },
+  interval: { type: "string", default: "0" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+type NumberFlag =
+  | "connections"
+  | "window"
+  | "seconds"
+  | "warmup"
+  | "keys"
+  | "value-size"
+  | "interval";
 
-export function numberFlag(flags: Map<string, string[]>, name: string, fallback: number): number {
-  const text = flags.get(name)?.at(-1);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0`);
-  return n;
-}
-
-async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2));
-  if (flags.has("help") || !flags.has("url")) {
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: OPTIONS });
+  const urls = (values.url ?? []).flatMap(items);
+  if (values.help || urls.length === 0) {
     console.log(USAGE);
-    process.exit(flags.has("help") ? 0 : 2);
+    return values.help ? 0 : 2;
   }
-  const op = (flags.get("op")?.at(-1) ?? "mixed") as Operation;
-  if (!OPERATIONS.includes(op)) throw new Error(`--op must be one of ${OPERATIONS.join(", ")}`);
-  const urls = (flags.get("url") ?? []).flatMap((u) => u.split(","));
-  const keys = numberFlag(flags, "keys", 10_000);
-  const valueSize = numberFlag(flags, "value-size", 100);
-  if (flags.has("prefill")) await prefill(urls, keys, valueSize);
-  const json = flags.has("json");
+  const op = choiceFlag("op", values.op, OPERATIONS);
+  const number = (name: NumberFlag) => numberFlag(name, values[name]);
+  const keys = number("keys");
+  const valueSize = number("value-size");
+  if (values.prefill) await prefill(urls, keys, valueSize);
   const result = await runLoad({
     urls,
-    connections: numberFlag(flags, "connections", 64),
-    window: numberFlag(flags, "window", 32),
-    seconds: numberFlag(flags, "seconds", 10),
-    warmup: numberFlag(flags, "warmup", 1),
+    connections: number("connections"),
+    window: number("window"),
+    seconds: number("seconds"),
+    warmup: number("warmup"),
     op,
     keys,
     valueSize,
-    intervalSeconds: numberFlag(flags, "interval", 0),
+    intervalSeconds: number("interval"),
     onInterval: (s) => {
-      if (!json)
+      if (!values.json)
         console.log(
           `${s.t.toFixed(1).padStart(7)} s ${Math.round(s.opsPerSecond).toString().padStart(9)} ops/s p99 ${s.latencyUs.p99} µs errors ${s.errors}`,
         );
     },
   });
-  if (json) {
+  if (values.json) {
     console.log(JSON.stringify(result));
   } else {
     const l = result.latencyUs;
@@ -528,7 +294,7 @@ async function main(): Promise<void> {
     );
     for (const sample of result.errorSamples) console.log(`  unexpected: ${sample}`);
   }
-  process.exit(result.errors > 0 ? 1 : 0);
+  return result.errors > 0 ? 1 : 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(USAGE, main);

@@ -16,10 +16,10 @@
  *
  * The overhead is the growth per entry minus key.length + value.length.
  */
-import { readFileSync } from "node:fs";
 import { parseMessage } from "../src/protocol/commands.ts";
 import { ENTRY_OVERHEAD, MemoryStore } from "../src/store/memory.ts";
 import { startServer } from "../test/support/server.ts";
+import { statusBytes } from "./process.ts";
 
 interface Row {
   mode: "in-process" | "server";
@@ -88,9 +88,6 @@ async function inProcess(valueSize: number, keysPerMessage: number, entries: num
   };
 }
 
-const vmRss = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
-
 async function throughServer(
   valueSize: number,
   keysPerMessage: number,
@@ -112,7 +109,7 @@ async function throughServer(
         socket.send(message);
       });
     await ask('{"KV_COUNT":{}}');
-    const before = vmRss(server.pid);
+    const before = statusBytes(server.pid);
     for (let n = 0; n < entries; ) {
       // KV_SETQ answers nothing when it succeeds; a KV_COUNT after each round paces the sender.
       for (let m = 0; m < 100 && n < entries; m++, n += keysPerMessage) {
@@ -124,7 +121,7 @@ async function throughServer(
     await Bun.sleep(SETTLE_MS);
     const counted = JSON.parse(await ask('{"KV_COUNT":{}}')).KV_COUNT_RSP.cnt;
     if (counted !== entries || replies.length > 0) throw new Error(`stored ${counted}`);
-    const rss = (vmRss(server.pid) - before) / entries;
+    const rss = (statusBytes(server.pid) - before) / entries;
     socket.close();
     return {
       mode: "server",

@@ -3,6 +3,7 @@
  * messages. Both run side by side in one process; the ratio is what counts.
  */
 import { parseMessage } from "../src/protocol/commands.ts";
+import { median, nsPerCall } from "./timing.ts";
 
 const messages: Record<string, string> = {
   "get 1 key": '{"KV_GET":["user:1234"]}',
@@ -17,28 +18,20 @@ const messages: Record<string, string> = {
   "get 50 keys": JSON.stringify({ KV_GET: Array.from({ length: 50 }, (_, i) => `key:${i}`) }),
 };
 
-function time(fn: (s: string) => unknown, text: string, rounds: number): number {
-  const start = Bun.nanoseconds();
-  for (let i = 0; i < rounds; i++) fn(text);
-  return (Bun.nanoseconds() - start) / rounds;
-}
-
-const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1] as number;
-
 // The two alternate in short rounds and each reports its median round, so a
 // burst of load on a shared machine hits both alike instead of one of them.
 console.log("message".padEnd(20), "JSON.parse ns", "scanner ns", "ratio");
 for (const [label, text] of Object.entries(messages)) {
   const rounds = 50_000;
   for (let warm = 0; warm < 4; warm++) {
-    time(JSON.parse, text, rounds);
-    time(parseMessage, text, rounds);
+    nsPerCall(JSON.parse, text, rounds);
+    nsPerCall(parseMessage, text, rounds);
   }
   const json: number[] = [];
   const scan: number[] = [];
   for (let r = 0; r < 15; r++) {
-    json.push(time(JSON.parse, text, rounds));
-    scan.push(time(parseMessage, text, rounds));
+    json.push(nsPerCall(JSON.parse, text, rounds));
+    scan.push(nsPerCall(parseMessage, text, rounds));
   }
   const [j, s] = [median(json), median(scan)];
   console.log(

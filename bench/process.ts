@@ -1,12 +1,56 @@
 /**
- * Child processes of a benchmark: nodes, the transport server, Redis
- * figures, and the memory a process holds.
+ * The processes of a benchmark and what is read from them: nodes, the
+ * transport server and Redis, their memory and CPU from /proc, and the
+ * machine they share.
  */
 import { readFileSync } from "node:fs";
-import { redisCli } from "../test/support/redis.ts";
-import { type Listening, spawnListening } from "../test/support/server.ts";
+import { cpus, loadavg, totalmem } from "node:os";
+import { type RedisServer, redisCli, startRedis } from "../test/support/redis.ts";
+import {
+  type Listening,
+  type ServerProcess,
+  type StartOptions,
+  spawnListening,
+  startServer,
+} from "../test/support/server.ts";
+import type { MachineInfo } from "./results.ts";
 
-export type { Listening };
+export type { Listening, RedisServer, ServerProcess };
+
+/** Node arguments of the load runs: room for the largest message they send. */
+const NODE_ARGS = ["--max-payload=65536"];
+
+/** A node on the memory store, or on `redis` when given. */
+export function startNode(
+  redis: RedisServer | undefined,
+  { args = NODE_ARGS, env }: StartOptions = {},
+): Promise<ServerProcess> {
+  return startServer({ args: [...args, ...(redis ? [`--redis-url=${redis.url}`] : [])], env });
+}
+
+/** Runs `run` against a node started as by startNode, and stops the node after. */
+export async function withNode<T>(
+  redis: RedisServer | undefined,
+  options: StartOptions,
+  run: (node: ServerProcess) => Promise<T>,
+): Promise<T> {
+  const node = await startNode(redis, options);
+  try {
+    return await run(node);
+  } finally {
+    await node.stop();
+  }
+}
+
+/** Runs `run` against a fresh redis-server, and stops it after. */
+export async function withRedis<T>(run: (redis: RedisServer) => Promise<T>): Promise<T> {
+  const redis = await startRedis();
+  try {
+    return await run(redis);
+  } finally {
+    await redis.stop();
+  }
+}
 
 /** The transport ceiling server on a free loopback port. */
 export function startTransport(valueSize: number): Promise<Listening> {
@@ -15,15 +59,20 @@ export function startTransport(valueSize: number): Promise<Listening> {
     "bench/transport-server.ts",
     "--port=0",
     `--value-size=${valueSize}`,
-    "--max-payload=65536",
+    ...NODE_ARGS,
   ]);
 }
 
-/** Resident set size of a process in bytes, from /proc/<pid>/status VmRSS. */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
+/** A size field of /proc/<pid>/status in bytes, or 0 once the process is gone. */
+export function statusBytes(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return 0;
+  }
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} for ${pid}`);
   return Number(match[1]) * 1024;
 }
 
@@ -45,51 +94,19 @@ export async function redisInfo(port: number, field: string): Promise<number> {
   return Number(match[1]);
 }
 
-export interface RedisBenchmark {
-  command: string;
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  /** CPU of redis-server per request, when measured. */
-  redisUsPerOp?: number;
-}
+export const loadAverage = () => loadavg().map((n) => Math.round(n * 100) / 100);
 
-/**
- * Runs redis-benchmark with one command at `connections` x `pipeline` for
- * `requests` requests on keys key:__rand_int__ (-r `keys`).
- */
-export async function redisBenchmark(
-  port: number,
-  connections: number,
-  pipeline: number,
-  requests: number,
-  keys: number,
-  command: string[],
-): Promise<RedisBenchmark> {
-  const proc = Bun.spawn(
-    [
-      "redis-benchmark",
-      ...["-h", "127.0.0.1", "-p", String(port)],
-      ...["-c", String(connections), "-P", String(pipeline), "-n", String(requests)],
-      ...["-r", String(keys), "--csv", "--precision", "3"],
-      ...command,
-    ],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
-  );
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`redis-benchmark ${command.join(" ")} failed:\n${stderr}`);
-  const lines = stdout.trim().split("\n");
-  const header = (lines[0] ?? "").split(",").map((c) => c.replaceAll('"', ""));
-  const cells = (lines.at(-1) ?? "").split(",").map((c) => c.replaceAll('"', ""));
-  const field = (name: string) => Number(cells[header.indexOf(name)]);
+/** The machine a run is on, with its load average before the run. */
+export function machineInfo(): MachineInfo {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const redis = Bun.spawnSync(["redis-server", "--version"]).stdout.toString();
   return {
-    command: command.map((a) => (a.length > 24 ? `${a.slice(0, 8)}…` : a)).join(" "),
-    rps: field("rps"),
-    p50ms: field("p50_latency_ms"),
-    p99ms: field("p99_latency_ms"),
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    bun: Bun.version,
+    redis: /v=(\S+)/.exec(redis)?.[1] ?? "unknown",
+    kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(),
+    loadavgBefore: loadAverage(),
   };
 }

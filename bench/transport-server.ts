@@ -8,14 +8,22 @@
  *
  *   bun bench/transport-server.ts [--port=0] [--value-size=100] [--max-payload=65536]
  */
+import { parseArgs } from "node:util";
 import type { ServerWebSocket } from "bun";
 import { parseMessage } from "../src/protocol/commands.ts";
 import * as rsp from "../src/protocol/responses.ts";
 import { Status } from "../src/protocol/status.ts";
-import { numberFlag, parseFlags, valueText } from "./load.ts";
+import { numberFlag } from "./cli.ts";
+import { valueText } from "./requests.ts";
 
-const flags = parseFlags(process.argv.slice(2));
-const value = valueText(numberFlag(flags, "value-size", 100));
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: "string", default: "0" },
+    "value-size": { type: "string", default: "100" },
+    "max-payload": { type: "string", default: "65536" },
+  },
+});
+const value = valueText(numberFlag("value-size", flags["value-size"]));
 let queries = 0;
 
 function answer(ws: ServerWebSocket<undefined>, text: string): void {
@@ -60,13 +68,13 @@ function answer(ws: ServerWebSocket<undefined>, text: string): void {
 
 const server = Bun.serve<undefined>({
   hostname: "127.0.0.1",
-  port: numberFlag(flags, "port", 0),
+  port: numberFlag("port", flags.port),
   fetch(request, srv) {
     if (srv.upgrade(request, { data: undefined })) return undefined;
     return new Response("WebSocket only\n", { status: 426 });
   },
   websocket: {
-    maxPayloadLength: numberFlag(flags, "max-payload", 65536),
+    maxPayloadLength: numberFlag("max-payload", flags["max-payload"]),
     perMessageDeflate: false,
     sendPings: true,
     idleTimeout: 180,

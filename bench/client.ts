@@ -1,0 +1,89 @@
+/** Plain protocol clients: sockets, a single request, and filling a key space. */
+import { valueText } from "./requests.ts";
+
+/** Opens `count` sockets spread over `urls`. */
+export async function connect(urls: string[], count: number): Promise<WebSocket[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const url = urls[i % urls.length] as string;
+          const ws = new WebSocket(url);
+          ws.onopen = () => resolve(ws);
+          ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+        }),
+    ),
+  );
+}
+
+/** Sends one message on a fresh connection and answers the first reply. */
+export async function request(url: string, text: string): Promise<string> {
+  const [ws] = await connect([url], 1);
+  const socket = ws as WebSocket;
+  const reply = await new Promise<string>((resolve, reject) => {
+    socket.onmessage = (event) => resolve(event.data as string);
+    socket.onclose = (event) => reject(new Error(`${url} closed ${event.code} before answering`));
+    socket.send(text);
+  });
+  socket.onclose = null;
+  socket.close();
+  return reply;
+}
+
+/**
+ * Fills `key:0` .. `key:<keys - 1>` through one or several URLs with
+ * KV_SETQ messages of `batch` keys (quiet: no answer on success), each
+ * group followed by a KV_COUNT whose answer acknowledges it, so a node's
+ * backlog stays small. Throws on any failure answer.
+ */
+export async function prefill(
+  urls: string[],
+  keys: number,
+  valueSize: number,
+  { batch = 100, group = 20, connections = 4 } = {},
+): Promise<void> {
+  const value = valueText(valueSize);
+  const messages: string[] = [];
+  for (let from = 0; from < keys; from += batch) {
+    const members: string[] = [];
+    for (let i = from; i < Math.min(keys, from + batch); i++) members.push(`"key:${i}":${value}`);
+    messages.push(`{"KV_SETQ":{${members.join(",")}}}`);
+  }
+  for (const url of urls) {
+    const sockets = await connect([url], connections);
+    let nextGroup = 0;
+    await Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve, reject) => {
+            const sendGroup = () => {
+              const from = nextGroup * group;
+              nextGroup++;
+              if (from >= messages.length) {
+                resolve();
+                return;
+              }
+              for (let i = from; i < Math.min(messages.length, from + group); i++)
+                ws.send(messages[i] as string);
+              ws.send('{"KV_COUNT":{}}');
+            };
+            ws.onmessage = (event) => {
+              const text = event.data as string;
+              if (!text.startsWith('{"KV_COUNT_RSP":{"st":1,')) {
+                reject(new Error(`prefill of ${url} failed: ${text.slice(0, 200)}`));
+                return;
+              }
+              sendGroup();
+            };
+            ws.onclose = (event) => reject(new Error(`prefill: ${url} closed ${event.code}`));
+            sendGroup();
+          }),
+      ),
+    );
+    for (const ws of sockets) {
+      ws.onclose = null;
+      ws.close();
+    }
+  }
+}

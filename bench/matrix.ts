@@ -1,0 +1,235 @@
+/**
+ * The matrix: the transport ceiling and kvfleet on the memory store and on
+ * Redis, on each node count, for every op and shape, then redis-benchmark
+ * issuing the Redis commands kvfleet issues (bench/redis-ceiling.ts).
+ */
+import { redisCli } from "../test/support/redis.ts";
+import { prefill } from "./client.ts";
+import { consoleTable } from "./format.ts";
+import { runLoad } from "./load.ts";
+import {
+  cpuSeconds,
+  type Listening,
+  loadAverage,
+  machineInfo,
+  type RedisServer,
+  startNode,
+  startTransport,
+  withRedis,
+} from "./process.ts";
+import { redisCeilings } from "./redis-ceiling.ts";
+import { MIXED, type Operation } from "./requests.ts";
+import {
+  type MatrixRow,
+  type MatrixRun,
+  type MatrixSettings,
+  type MatrixTarget,
+  redisOf,
+  type Shape,
+  transportOf,
+} from "./results.ts";
+
+const TABLE = consoleTable<MatrixRow>([
+  ["target", -15, (r) => r.target],
+  ["n", 2, (r) => r.nodes],
+  ["shape", 6, (r) => `${r.connections}x${r.window}`],
+  ["op", -6, (r) => r.op],
+  ["ops/s", 9, (r) => Math.round(r.opsPerSecond)],
+  ["p50µs", 7, (r) => r.latencyUs.p50],
+  ["p99µs", 7, (r) => r.latencyUs.p99],
+  ["p999µs", 7, (r) => r.latencyUs.p999],
+  ["errors", 6, (r) => r.errors],
+  ["nodeµs", 6, (r) => r.cpu?.nodeUsPerOp ?? ""],
+  ["redµs", 6, (r) => r.cpu?.redisUsPerOp ?? ""],
+  ["gen", 5, (r) => r.cpu?.generatorCores ?? ""],
+]);
+
+/** Measures the CPU of some processes and of this one between start() and stop(). */
+function cpuMeter(nodePids: number[], redisPid: number | undefined) {
+  let nodes0 = 0;
+  let redis0 = 0;
+  let self0 = 0;
+  let t0 = 0;
+  const selfCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const nodeCpu = () => nodePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  return {
+    start() {
+      nodes0 = nodeCpu();
+      redis0 = redisPid ? cpuSeconds(redisPid) : 0;
+      self0 = selfCpu();
+      t0 = performance.now();
+    },
+    stop(ops: number): MatrixRow["cpu"] {
+      const seconds = (performance.now() - t0) / 1000;
+      const node = nodeCpu() - nodes0;
+      const redis = redisPid ? cpuSeconds(redisPid) - redis0 : undefined;
+      const self = selfCpu() - self0;
+      const round = (n: number) => Math.round(n * 100) / 100;
+      const perOp = (n: number) => Math.round((n / Math.max(1, ops)) * 1e7) / 10;
+      return {
+        nodeCores: round(node / seconds),
+        generatorCores: round(self / seconds),
+        nodeUsPerOp: perOp(node),
+        generatorUsPerOp: perOp(self),
+        ...(redis === undefined
+          ? {}
+          : { redisCores: round(redis / seconds), redisUsPerOp: perOp(redis) }),
+      };
+    },
+  };
+}
+
+interface Target {
+  name: MatrixTarget;
+  nodes: Listening[];
+  redisPid?: number;
+}
+
+/** One scenario against one target's nodes: a row of the matrix. */
+async function loadOne(
+  target: Target,
+  op: Operation,
+  shape: Shape,
+  settings: MatrixSettings,
+): Promise<MatrixRow> {
+  const meter = cpuMeter(
+    target.nodes.map((n) => n.pid),
+    target.redisPid,
+  );
+  const { seconds, warmup, keys, valueSize } = settings;
+  const result = await runLoad({
+    urls: target.nodes.map((n) => n.url),
+    ...shape,
+    seconds,
+    warmup,
+    op,
+    keys,
+    valueSize,
+    onMeasure: meter.start,
+  });
+  const cpu = meter.stop(result.ops);
+  if (result.errors > 0)
+    console.log(`  ! ${result.errors} errors: ${result.errorSamples.slice(0, 2).join(" | ")}`);
+  return {
+    target: target.name,
+    nodes: target.nodes.length,
+    op,
+    ...shape,
+    opsPerSecond: Math.round(result.opsPerSecond),
+    errors: result.errors,
+    latencyUs: result.latencyUs,
+    cpu,
+  };
+}
+
+/** Starts `count` nodes; if one fails to start, stops those already running. */
+async function startNodes(count: number, start: () => Promise<Listening>): Promise<Listening[]> {
+  const nodes: Listening[] = [];
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await start());
+    return nodes;
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw error;
+  }
+}
+
+/** The targets' rows on `count` nodes each (the transport server counts as a node). */
+async function onNodes(
+  count: number,
+  redis: RedisServer,
+  settings: MatrixSettings,
+): Promise<MatrixRow[]> {
+  const { keys, valueSize } = settings;
+  const wanted = (name: MatrixTarget) => settings.targets.includes(name);
+  // Every target's nodes run at once and each scenario loads them one
+  // after the other, so the ratios compare figures taken seconds apart:
+  // on a shared machine the speed drifts over minutes.
+  const targets: Target[] = [];
+  const rows: MatrixRow[] = [];
+  try {
+    if (wanted("transport")) {
+      const nodes = await startNodes(count, () => startTransport(valueSize));
+      targets.push({ name: "transport", nodes });
+    }
+    if (wanted("memory")) {
+      const nodes = await startNodes(count, () => startNode(undefined));
+      targets.push({ name: "memory", nodes });
+      await prefill(
+        nodes.map((n) => n.url),
+        keys,
+        valueSize,
+      );
+    }
+    if (wanted("redis")) {
+      await redisCli(redis.port, "FLUSHALL");
+      const nodes = await startNodes(count, () => startNode(redis));
+      targets.push({ name: "redis", nodes, redisPid: redis.pid });
+      // The nodes share the Redis: filling through one fills it for all.
+      await prefill([(nodes[0] as Listening).url], keys, valueSize);
+    }
+    for (const shape of settings.shapes) {
+      // Connections alternate between the nodes: fewer than nodes leaves one idle.
+      if (shape.connections < count) continue;
+      for (const op of settings.ops) {
+        for (const target of targets) {
+          const row = await loadOne(target, op, shape, settings);
+          rows.push(row);
+          console.log(TABLE.line(row));
+        }
+      }
+    }
+  } finally {
+    await Promise.all(targets.flatMap((t) => t.nodes.map((n) => n.stop())));
+  }
+  return rows;
+}
+
+export async function matrix(settings: MatrixSettings): Promise<MatrixRun> {
+  const { seconds, warmup, keys, valueSize } = settings;
+  const machine = machineInfo();
+  const started = new Date();
+  console.log(
+    `kvfleet bench: ${seconds} s per scenario after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; load average ${machine.loadavgBefore.join(" ")}`,
+  );
+  console.log(TABLE.header);
+  const rows = await withRedis(async (redis) => {
+    const rows: MatrixRow[] = [];
+    for (const count of settings.nodes) rows.push(...(await onNodes(count, redis, settings)));
+    if (settings.targets.includes("redis-benchmark")) {
+      for await (const row of redisCeilings(redis, settings)) {
+        rows.push(row);
+        console.log(TABLE.line(row));
+      }
+    }
+    return rows;
+  });
+  machine.loadavgAfter = loadAverage();
+  const finished = new Date();
+  printRatios(rows);
+  console.log(
+    `\n${rows.length} scenarios in ${Math.round((finished.getTime() - started.getTime()) / 1000)} s; load average after ${machine.loadavgAfter.join(" ")}`,
+  );
+  return {
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    machine,
+    settings: { seconds, warmup, keys, valueSize, mixed: MIXED },
+    rows,
+  };
+}
+
+const ratio = (a: number, b: MatrixRow | undefined) =>
+  b && b.opsPerSecond > 0 ? (a / b.opsPerSecond).toFixed(2) : "-";
+
+function printRatios(rows: MatrixRow[]): void {
+  console.log(`\n${TABLE.header} ${"/transport".padStart(10)} ${"/redis-bm".padStart(9)}`);
+  for (const row of rows) {
+    const t = row.target === "transport" ? "1.00" : ratio(row.opsPerSecond, transportOf(rows, row));
+    const r = row.target === "redis" ? ratio(row.opsPerSecond, redisOf(rows, row)) : "";
+    console.log(`${TABLE.line(row)} ${t.padStart(10)} ${r.padStart(9)}`);
+  }
+}
