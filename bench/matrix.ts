@@ -3,7 +3,7 @@
  * Redis, on each node count, for every op and shape, then redis-benchmark
  * issuing the Redis commands kvfleet issues (bench/redis-ceiling.ts).
  */
-import { redisCli } from "../test/support/redis.ts";
+import { type RedisCluster, redisCli, startRedisCluster } from "../test/support/redis.ts";
 import { prefill } from "./client.ts";
 import { consoleTable } from "./format.ts";
 import { runLoad } from "./load.ts";
@@ -12,6 +12,7 @@ import {
   type Listening,
   loadAverage,
   machineInfo,
+  NODE_ARGS,
   type RedisServer,
   startNode,
   startTransport,
@@ -45,7 +46,7 @@ const TABLE = consoleTable<MatrixRow>([
 ]);
 
 /** Measures the CPU of some processes and of this one between start() and stop(). */
-function cpuMeter(nodePids: number[], redisPid: number | undefined) {
+function cpuMeter(nodePids: number[], redisPids: number[]) {
   let nodes0 = 0;
   let redis0 = 0;
   let self0 = 0;
@@ -54,18 +55,19 @@ function cpuMeter(nodePids: number[], redisPid: number | undefined) {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   };
-  const nodeCpu = () => nodePids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+  const nodeCpu = () => sum(nodePids);
   return {
     start() {
       nodes0 = nodeCpu();
-      redis0 = redisPid ? cpuSeconds(redisPid) : 0;
+      redis0 = sum(redisPids);
       self0 = selfCpu();
       t0 = performance.now();
     },
     stop(ops: number): MatrixRow["cpu"] {
       const seconds = (performance.now() - t0) / 1000;
       const node = nodeCpu() - nodes0;
-      const redis = redisPid ? cpuSeconds(redisPid) - redis0 : undefined;
+      const redis = redisPids.length > 0 ? sum(redisPids) - redis0 : undefined;
       const self = selfCpu() - self0;
       const round = (n: number) => Math.round(n * 100) / 100;
       const perOp = (n: number) => Math.round((n / Math.max(1, ops)) * 1e7) / 10;
@@ -85,7 +87,8 @@ function cpuMeter(nodePids: number[], redisPid: number | undefined) {
 interface Target {
   name: MatrixTarget;
   nodes: Listening[];
-  redisPid?: number;
+  /** The redis-server processes it uses: one, or a Cluster's masters. */
+  redisPids: number[];
 }
 
 /** One scenario against one target's nodes: a row of the matrix. */
@@ -97,7 +100,7 @@ async function loadOne(
 ): Promise<MatrixRow> {
   const meter = cpuMeter(
     target.nodes.map((n) => n.pid),
-    target.redisPid,
+    target.redisPids,
   );
   const { seconds, warmup, keys, valueSize } = settings;
   const result = await runLoad({
@@ -141,6 +144,7 @@ async function startNodes(count: number, start: () => Promise<Listening>): Promi
 async function onNodes(
   count: number,
   redis: RedisServer,
+  cluster: RedisCluster | undefined,
   settings: MatrixSettings,
 ): Promise<MatrixRow[]> {
   const { keys, valueSize } = settings;
@@ -153,11 +157,11 @@ async function onNodes(
   try {
     if (wanted("transport")) {
       const nodes = await startNodes(count, () => startTransport(valueSize));
-      targets.push({ name: "transport", nodes });
+      targets.push({ name: "transport", nodes, redisPids: [] });
     }
     if (wanted("memory")) {
       const nodes = await startNodes(count, () => startNode(undefined));
-      targets.push({ name: "memory", nodes });
+      targets.push({ name: "memory", nodes, redisPids: [] });
       await prefill(
         nodes.map((n) => n.url),
         keys,
@@ -167,8 +171,15 @@ async function onNodes(
     if (wanted("redis")) {
       await redisCli(redis.port, "FLUSHALL");
       const nodes = await startNodes(count, () => startNode(redis));
-      targets.push({ name: "redis", nodes, redisPid: redis.pid });
+      targets.push({ name: "redis", nodes, redisPids: [redis.pid] });
       // The nodes share the Redis: filling through one fills it for all.
+      await prefill([(nodes[0] as Listening).url], keys, valueSize);
+    }
+    if (cluster !== undefined) {
+      await Promise.all(cluster.nodes.map((node) => redisCli(node.port, "FLUSHALL")));
+      const args = [...NODE_ARGS, `--redis-cluster=${cluster.urls.join(",")}`];
+      const nodes = await startNodes(count, () => startNode(undefined, { args }));
+      targets.push({ name: "redis-cluster", nodes, redisPids: cluster.nodes.map((n) => n.pid) });
       await prefill([(nodes[0] as Listening).url], keys, valueSize);
     }
     for (const shape of settings.shapes) {
@@ -198,7 +209,17 @@ export async function matrix(settings: MatrixSettings): Promise<MatrixRun> {
   console.log(TABLE.header);
   const rows = await withRedis(async (redis) => {
     const rows: MatrixRow[] = [];
-    for (const count of settings.nodes) rows.push(...(await onNodes(count, redis, settings)));
+    // Three masters on loopback, no replicas: the Cluster's own cost beside one Redis.
+    const cluster = settings.targets.includes("redis-cluster")
+      ? await startRedisCluster()
+      : undefined;
+    try {
+      for (const count of settings.nodes) {
+        rows.push(...(await onNodes(count, redis, cluster, settings)));
+      }
+    } finally {
+      await cluster?.stop();
+    }
     if (settings.targets.includes("redis-benchmark")) {
       for await (const row of redisCeilings(redis, settings)) {
         rows.push(row);

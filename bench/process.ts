@@ -18,7 +18,8 @@ import type { MachineInfo } from "./results.ts";
 export type { Listening, RedisServer, ServerProcess };
 
 /** Node arguments of the load runs: room for the largest message they send. */
-const NODE_ARGS = ["--max-payload=65536"];
+/** Every benchmark node takes messages of a prefill batch. */
+export const NODE_ARGS = ["--max-payload=65536"];
 
 /** A node on the memory store, or on `redis` when given. */
 export function startNode(

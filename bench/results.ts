@@ -30,7 +30,13 @@ export interface Shape {
   window: number;
 }
 
-export const MATRIX_TARGETS = ["transport", "memory", "redis", "redis-benchmark"] as const;
+export const MATRIX_TARGETS = [
+  "transport",
+  "memory",
+  "redis",
+  "redis-cluster",
+  "redis-benchmark",
+] as const;
 export type MatrixTarget = (typeof MATRIX_TARGETS)[number];
 
 /** What redis-benchmark measured for one command. */

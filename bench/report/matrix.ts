@@ -13,6 +13,7 @@ const COLORS: Record<MatrixRow["target"], string> = {
   transport: "#9e9e9e",
   memory: "#2e7d32",
   redis: "#c62828",
+  "redis-cluster": "#ef6c00",
   "redis-benchmark": "#1565c0",
 };
 
@@ -57,7 +58,7 @@ export function throughputChart(rows: MatrixRow[]): string {
         .sort((a, b) => a.nodes - b.nodes)
         .map((r) => {
           const ratio =
-            r.target === "memory" || r.target === "redis"
+            r.target === "memory" || r.target === "redis" || r.target === "redis-cluster"
               ? ratioTo(rows, r, "transport")
               : undefined;
           return {
