@@ -9,7 +9,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { APPEND_LUA, SET_AND_REPORT_LUA } from "../src/store/redis-scripts.ts";
 import { type RedisServer, redisCli, startRedis } from "../test/support/redis.ts";
-import { startServer } from "../test/support/server.ts";
+import { spawnServer } from "../test/support/server.ts";
 import {
   connect,
   type IntervalSample,
@@ -465,7 +465,7 @@ async function matrix(): Promise<void> {
           });
         }
         if (only.includes("memory")) {
-          const nodes = await startNodes(count, () => startServer({ args: NODE_ARGS }));
+          const nodes = await startNodes(count, () => spawnServer({ args: NODE_ARGS }));
           targets.push({ name: "memory", nodes });
           await prefill(
             nodes.map((n) => n.url),
@@ -476,7 +476,7 @@ async function matrix(): Promise<void> {
         if (only.includes("redis")) {
           await redisCli(redis.port, "FLUSHALL");
           const args = [...NODE_ARGS, `--redis-url=${redis.url}`];
-          const nodes = await startNodes(count, () => startServer({ args }));
+          const nodes = await startNodes(count, () => spawnServer({ args }));
           targets.push({ name: "redis", nodes, redisPid: redis.pid });
           await prefill([(nodes[0] as Listening).url], keys, valueSize);
         }
@@ -548,7 +548,7 @@ async function soak(total: number): Promise<void> {
   const rss: { t: number; rssBytes: number }[] = [];
   let result: LoadResult;
   try {
-    const node = await startServer({
+    const node = await spawnServer({
       args: [...NODE_ARGS, ...(store === "redis" ? [`--redis-url=${redis.url}`] : [])],
     });
     try {
@@ -637,7 +637,7 @@ async function memory(): Promise<void> {
   };
   log(`memory: ${count} keys of ${size}-byte values, raw ${mb(raw)} MB (keys ${mb(keyBytes)} MB)`);
 
-  const node = await startServer({ args });
+  const node = await spawnServer({ args });
   let memoryResult: Record<string, number>;
   try {
     const before = await settle(node.pid);
@@ -663,7 +663,7 @@ async function memory(): Promise<void> {
   const redis = await startRedis();
   let redisResult: Record<string, number>;
   try {
-    const rnode = await startServer({ args: [...args, `--redis-url=${redis.url}`] });
+    const rnode = await spawnServer({ args: [...args, `--redis-url=${redis.url}`] });
     try {
       const before = await redisInfo(redis.port, "used_memory");
       const rssBefore = await redisInfo(redis.port, "used_memory_rss");
@@ -756,7 +756,7 @@ async function profile(): Promise<void> {
   const out: Record<string, unknown> = {};
   try {
     for (const store of ["memory", "redis"] as const) {
-      const node = await startServer({
+      const node = await spawnServer({
         args: [...NODE_ARGS, ...(store === "redis" ? [`--redis-url=${redis.url}`] : [])],
         env: {
           BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-name=${store}.cpuprofile`,

@@ -15,7 +15,7 @@ import { randomFillSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { RawClient } from "../test/support/raw-client.ts";
 import { type RedisServer, redisCli, startRedis } from "../test/support/redis.ts";
-import { type ServerProcess, startServer } from "../test/support/server.ts";
+import { type SpawnedServer, spawnServer } from "../test/support/server.ts";
 import { connect, type Latency, newHistogram, prefill, summarise, valueText } from "./load.ts";
 import { rssBytes } from "./process.ts";
 
@@ -247,7 +247,7 @@ async function setKey(url: string, key: string, value: string): Promise<void> {
 
 /** One scenario on a node already started, with `SLOW_KEY` holding a value of `valueSize`. */
 async function measure(
-  node: ServerProcess,
+  node: SpawnedServer,
   store: SlowReaderStore,
   valueSize: number,
   settings: SlowReaderSettings,
@@ -417,7 +417,7 @@ export async function slowReader(
       if (store === "redis") redis ??= await startRedis();
       for (const valueSize of settings.valueSizes) {
         if (redis) await redisCli(redis.port, "FLUSHALL");
-        const node = await startServer({
+        const node = await spawnServer({
           args: [
             ...settings.nodeArgs,
             ...(store === "redis" && redis ? [`--redis-url=${redis.url}`] : []),

@@ -4,7 +4,7 @@
  * Redis, all in one run so the ratios are comparable.
  */
 import { startRedis } from "../test/support/redis.ts";
-import { startServer } from "../test/support/server.ts";
+import { spawnServer } from "../test/support/server.ts";
 import { prefill, runLoad } from "./load.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -20,7 +20,7 @@ try {
     ["memory", []],
     ["redis", [`--redis-url=${redis.url}`]],
   ] as const) {
-    const node = await startServer({ args: ["--max-payload=65536", ...args] });
+    const node = await spawnServer({ args: ["--max-payload=65536", ...args] });
     try {
       for (const op of ["set", "get"] as const) {
         if (op === "get") await prefill([node.url], keys, valueSize);

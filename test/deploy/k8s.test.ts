@@ -13,7 +13,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { loadConfig } from "../../src/config/load.ts";
 import { TestClient, upgradeStatus } from "../support/client.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 import {
   containerEnv,
   filesBelow,
@@ -277,9 +277,9 @@ describe("deploy/k8s probes against the real server", () => {
     (p) => [p, container[p].httpGet.path as string] as const,
   );
 
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer();
+    server = await spawnServer();
   });
   afterAll(() => server.stop());
 
@@ -298,7 +298,7 @@ describe("a pod's exact config and env, on a password-protected Redis", () => {
   const env = containerEnv(ms, container);
   const files = mountedConfigFiles(ms, spec, container);
   let redis: RedisServer;
-  let server: ServerProcess;
+  let server: SpawnedServer;
   let dir: string;
 
   beforeAll(async () => {
@@ -308,11 +308,11 @@ describe("a pod's exact config and env, on a password-protected Redis", () => {
     dir = mkdtempSync(join(tmpdir(), "kvfleet-k8s-"));
     const configPath = join(dir, "config.json");
     writeFileSync(configPath, files.get(env.KVFLEET_CONFIG as string) as string);
-    // Only the Redis address and the file's place differ from the pod; startServer's
+    // Only the Redis address and the file's place differ from the pod; spawnServer's
     // --ip and --port flags override the file's 0.0.0.0:1987.
     const url = new URL(env.REDIS_URL as string);
     url.host = `127.0.0.1:${redis.port}`;
-    server = await startServer({
+    server = await spawnServer({
       env: { ...env, KVFLEET_CONFIG: configPath, REDIS_URL: url.toString() },
     });
     // The start line comes before the first Redis connection is up; a pod would

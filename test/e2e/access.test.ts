@@ -3,15 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient, upgradeStatus } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 import { makeCertificates } from "../support/tls.ts";
 
 const TOKEN = "correct-horse-battery-staple";
 
 describe("shared token", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({ env: { KVFLEET_TOKEN: TOKEN } });
+    server = await spawnServer({ env: { KVFLEET_TOKEN: TOKEN } });
   });
   afterAll(() => server.stop());
 
@@ -61,9 +61,9 @@ describe("shared token", () => {
 });
 
 describe("origin allow-list and connection limit", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({
+    server = await spawnServer({
       args: ["--origins=https://app.example.com", "--max-connections=2"],
     });
   });
@@ -99,9 +99,9 @@ describe("origin allow-list and connection limit", () => {
 describe("TLS from certificate files", () => {
   const dir = mkdtempSync(join(tmpdir(), "kvfleet-wss-"));
   const files = makeCertificates(dir);
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({ args: [`--tls-cert=${files.cert}`, `--tls-key=${files.key}`] });
+    server = await spawnServer({ args: [`--tls-cert=${files.cert}`, `--tls-key=${files.key}`] });
   });
   afterAll(async () => {
     await server.stop();

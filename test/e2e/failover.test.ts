@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
 import { type RedisCluster, redisCli, startRedisCluster, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 type Rsp = Record<string, { st: number; k?: string } & Record<string, unknown>>;
 
 describe("Redis Cluster failover: a master replaced by its replica", () => {
   let cluster: RedisCluster;
-  let node: ServerProcess;
+  let node: SpawnedServer;
   beforeAll(async () => {
     cluster = await startRedisCluster({ replicas: 1 });
-    node = await startServer({
+    node = await spawnServer({
       args: [
         "--max-payload=65536",
         "--command-timeout=500",

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 type Rsp = Record<string, { st: number; k?: string; m?: string }>;
 
@@ -9,10 +9,10 @@ const TIMEOUT_MS = 500;
 
 describe("Redis goes away and comes back", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
+  let node: SpawnedServer;
   beforeAll(async () => {
     redis = await startRedis();
-    node = await startServer({
+    node = await spawnServer({
       args: [`--redis-url=${redis.url}`, `--command-timeout=${TIMEOUT_MS}`],
     });
   });
@@ -21,7 +21,7 @@ describe("Redis goes away and comes back", () => {
     await redis.stop();
   });
 
-  const readyz = async (server: ServerProcess) => (await fetch(`${server.httpUrl}/readyz`)).status;
+  const readyz = async (server: SpawnedServer) => (await fetch(`${server.httpUrl}/readyz`)).status;
 
   test("requests get status 100 while Redis is down, on the same connections, and succeed again after", async () => {
     const client = await TestClient.open(node.url);
@@ -65,7 +65,7 @@ describe("Redis goes away and comes back", () => {
 
   test("a node started while Redis is down starts unready and becomes ready when Redis comes up", async () => {
     await redis.kill();
-    const late = await startServer({
+    const late = await spawnServer({
       args: [`--redis-url=${redis.url}`, `--command-timeout=${TIMEOUT_MS}`],
     });
     try {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { CommandName } from "../../src/protocol/commands.ts";
 import { TestClient } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 /** Statuses each command's response may carry from the memory store (12: wrong body type). */
 const ALLOWED: Record<CommandName, readonly number[]> = {
@@ -37,13 +37,13 @@ const anyString = (maxLength: number) => fc.string({ unit: anyChar, maxLength })
 const smallKey = fc.oneof(fc.constantFrom("a", "b", "st", "k", "", "10", "2"), anyString(4));
 const value = fc.jsonValue({ maxDepth: 3 });
 
-let server: ServerProcess;
+let server: SpawnedServer;
 let client: TestClient;
 const MARKER_KEY = `fuzz-marker-${crypto.randomUUID()}`;
 const MARKER_REPLY = `{"KV_CONTAINS_RSP":{"st":22,"k":"${MARKER_KEY}"}}`;
 
 beforeAll(async () => {
-  server = await startServer({ args: ["--max-payload=2097152"] });
+  server = await spawnServer({ args: ["--max-payload=2097152"] });
   client = await TestClient.open(server.url);
 });
 

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
 import { RawClient, rawRequest } from "../support/raw-client.ts";
 import { waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
-const portOf = (server: ServerProcess) => Number(new URL(server.url).port);
+const portOf = (server: SpawnedServer) => Number(new URL(server.url).port);
 
 /** A KV_SET message of exactly `bytes` UTF-8 bytes, padded with two-byte characters. */
 function setMessageOfSize(bytes: number): string {
@@ -17,9 +17,9 @@ function setMessageOfSize(bytes: number): string {
 }
 
 describe("default limits (maxPayload 1024)", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer();
+    server = await spawnServer();
   });
   afterAll(() => server.stop());
 
@@ -107,9 +107,9 @@ describe("default limits (maxPayload 1024)", () => {
 });
 
 describe("a malformed Host header", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({ args: ["--log-level=debug"] });
+    server = await spawnServer({ args: ["--log-level=debug"] });
   });
   afterAll(() => server.stop());
 
@@ -152,9 +152,9 @@ describe("a malformed Host header", () => {
 });
 
 describe("deep nesting (maxPayload 2 MiB)", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({ args: ["--max-payload=2097152"] });
+    server = await spawnServer({ args: ["--max-payload=2097152"] });
   });
   afterAll(() => server.stop());
 
@@ -174,9 +174,9 @@ describe("deep nesting (maxPayload 2 MiB)", () => {
 });
 
 describe("a client that stops reading", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({ args: ["--max-backlog=65536"] });
+    server = await spawnServer({ args: ["--max-backlog=65536"] });
   });
   afterAll(() => server.stop());
 
@@ -208,9 +208,9 @@ describe("a client that stops reading", () => {
 });
 
 describe("idle timeout", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer({ args: ["--idle-timeout=8"] });
+    server = await spawnServer({ args: ["--idle-timeout=8"] });
   });
   afterAll(() => server.stop());
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { ENTRY_OVERHEAD } from "../../src/store/memory.ts";
 import { TestClient } from "../support/client.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 const LIMIT = 4 * 2 ** 20;
 /** A value whose JSON text, as stored, is exactly 1000 characters. */
@@ -23,7 +23,7 @@ function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(kb) * 1024;
 }
 
-async function scrape(server: ServerProcess): Promise<Map<string, number>> {
+async function scrape(server: SpawnedServer): Promise<Map<string, number>> {
   const response = await fetch(`${server.httpUrl}/metrics`);
   expect(response.status).toBe(200);
   const samples = new Map<string, number>();
@@ -35,7 +35,7 @@ async function scrape(server: ServerProcess): Promise<Map<string, number>> {
   return samples;
 }
 
-const storeFullLines = (server: ServerProcess) =>
+const storeFullLines = (server: SpawnedServer) =>
   server
     .output()
     .split("\n")
@@ -43,11 +43,11 @@ const storeFullLines = (server: ServerProcess) =>
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe("a node with --max-memory=4Mi", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   let client: TestClient;
   let idleRss: number;
   beforeAll(async () => {
-    server = await startServer({ args: ["--max-memory=4Mi", "--max-payload=65536"] });
+    server = await spawnServer({ args: ["--max-memory=4Mi", "--max-payload=65536"] });
     client = await TestClient.open(server.url);
     expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
     idleRss = procStatus(server.pid, "VmRSS");
@@ -166,11 +166,11 @@ async function usedMemory(redis: RedisServer): Promise<number> {
 
 describe("the Redis store when Redis reaches its own maxmemory", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
+  let node: SpawnedServer;
   let client: TestClient;
   beforeAll(async () => {
     redis = await startRedis(["--maxmemory-policy", "noeviction"]);
-    node = await startServer({ args: [`--redis-url=${redis.url}`, "--max-payload=65536"] });
+    node = await spawnServer({ args: [`--redis-url=${redis.url}`, "--max-payload=65536"] });
     await waitFor("the node to reach Redis", async () => {
       return (await fetch(`${node.httpUrl}/readyz`)).status === 200;
     });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 type Rsp = Record<string, { st: number; k?: string; cnt?: number } & Record<string, unknown>>;
 
@@ -13,12 +13,12 @@ const ROUNDS = 200;
  */
 export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
   describe(`three nodes on ${name}`, () => {
-    let nodes: ServerProcess[] = [];
+    let nodes: SpawnedServer[] = [];
     let clients: TestClient[] = [];
 
     beforeAll(async () => {
       nodes = await Promise.all(
-        [0, 1, 2].map(() => startServer({ args: ["--max-payload=65536", ...storeArgs()] })),
+        [0, 1, 2].map(() => spawnServer({ args: ["--max-payload=65536", ...storeArgs()] })),
       );
       clients = await Promise.all(nodes.map((node) => TestClient.open(node.url)));
     });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 /** The samples of a Prometheus text exposition, `name{labels}` -> value. */
-async function scrape(server: ServerProcess): Promise<Map<string, number>> {
+async function scrape(server: SpawnedServer): Promise<Map<string, number>> {
   const response = await fetch(`${server.httpUrl}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toStartWith("text/plain");
@@ -18,7 +18,7 @@ async function scrape(server: ServerProcess): Promise<Map<string, number>> {
 }
 
 /** The JSON log lines a server printed, parsed. */
-function events(server: ServerProcess): Record<string, unknown>[] {
+function events(server: SpawnedServer): Record<string, unknown>[] {
   return server
     .output()
     .split("\n")
@@ -27,9 +27,9 @@ function events(server: ServerProcess): Record<string, unknown>[] {
 }
 
 describe("metrics", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   beforeAll(async () => {
-    server = await startServer();
+    server = await spawnServer();
   });
   afterAll(() => server.stop());
 
@@ -66,10 +66,10 @@ describe("metrics", () => {
 
 describe("store state in logs and metrics", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
+  let node: SpawnedServer;
   beforeAll(async () => {
     redis = await startRedis();
-    node = await startServer({ args: [`--redis-url=${redis.url}`, "--log-level=debug"] });
+    node = await spawnServer({ args: [`--redis-url=${redis.url}`, "--log-level=debug"] });
   });
   afterAll(async () => {
     await node.stop();

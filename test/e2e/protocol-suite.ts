@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
 import { TestClient } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 const OBJECT_BODY = ["KV_SET", "KV_SETQ", "KV_ADD", "KV_ADDQ", "KV_APPEND"] as const;
 const ARRAY_BODY = ["KV_GET", "KV_RMV", "KV_CONTAINS"] as const;
@@ -16,14 +16,14 @@ const WRONG_FOR_ARRAY = ["{}", '{"x":1}', '"x"', "1", "null", "false"];
  */
 export function protocolSuite(name: string, storeArgs: () => string[]): void {
   describe(`protocol on ${name}`, () => {
-    let server: ServerProcess;
+    let server: SpawnedServer;
     let client: TestClient;
     /** A key no other test uses, so tests don't depend on each other's data. */
     let serial = 0;
     const fresh = (label = "k") => `${label}-${++serial}-${crypto.randomUUID().slice(0, 8)}`;
 
     beforeAll(async () => {
-      server = await startServer({ args: ["--max-payload=65536", ...storeArgs()] });
+      server = await spawnServer({ args: ["--max-payload=65536", ...storeArgs()] });
       client = await TestClient.open(server.url);
       client.command({ KV_CLEAR: {} });
       await client.next();

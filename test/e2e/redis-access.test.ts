@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient } from "../support/client.ts";
 import { freePort, type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 import { makeCertificates } from "../support/tls.ts";
 
 const PASSWORD = "s3cret p@ss/word";
 const URL_PASSWORD = encodeURIComponent(PASSWORD);
 
-const readyz = async (server: ServerProcess) => (await fetch(`${server.httpUrl}/readyz`)).status;
+const readyz = async (server: SpawnedServer) => (await fetch(`${server.httpUrl}/readyz`)).status;
 
 describe("Redis credentials in the URL", () => {
   let redis: RedisServer;
@@ -32,7 +32,7 @@ describe("Redis credentials in the URL", () => {
   afterAll(() => redis.stop());
 
   test("an ACL user and password from the environment work, and the password is never printed", async () => {
-    const node = await startServer({
+    const node = await spawnServer({
       env: { KVFLEET_REDIS_URL: `redis://kvfleet:${URL_PASSWORD}@127.0.0.1:${redis.port}` },
     });
     try {
@@ -51,7 +51,7 @@ describe("Redis credentials in the URL", () => {
   });
 
   test("a wrong password leaves the node up but unready, answering 100", async () => {
-    const node = await startServer({
+    const node = await spawnServer({
       args: [`--redis-url=redis://kvfleet:wrong@127.0.0.1:${redis.port}`, "--command-timeout=300"],
     });
     try {
@@ -90,7 +90,7 @@ describe("TLS with rediss://", () => {
   });
 
   test("a node reaches Redis over TLS, trusting the CA given in NODE_EXTRA_CA_CERTS", async () => {
-    const node = await startServer({
+    const node = await spawnServer({
       args: [`--redis-url=rediss://127.0.0.1:${tlsPort}`],
       env: { NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") },
     });
@@ -108,7 +108,7 @@ describe("TLS with rediss://", () => {
   });
 
   test("without trusting the CA the node refuses the server and stays unready", async () => {
-    const node = await startServer({
+    const node = await spawnServer({
       args: [`--redis-url=rediss://127.0.0.1:${tlsPort}`, "--command-timeout=300"],
     });
     try {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { TestClient } from "../support/client.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { startServer } from "../support/server.ts";
+import { spawnServer } from "../support/server.ts";
 
 const REQUESTS = 50_000;
 const MB = 1024 * 1024;
@@ -37,7 +37,7 @@ describe("a slow reader costs the node a bounded amount of memory", () => {
   for (const { store, size } of cases) {
     test(`${store} store, ${size}-byte values: closed with 1008, peak RSS under idle + 64 MB`, async () => {
       const args = store === "redis" ? [`--redis-url=${redis.url}`] : [];
-      const node = await startServer({ args: ["--max-payload=16384", ...args] });
+      const node = await spawnServer({ args: ["--max-payload=16384", ...args] });
       try {
         // The start line comes before the Redis connection is up: a KV_SET sent then answers 100.
         await waitFor("the node to be ready", async () => {
