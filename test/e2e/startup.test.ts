@@ -45,6 +45,15 @@ describe("start-up", () => {
     }
   });
 
+  test("a token from the environment is in neither stdout nor stderr, the start line's config included", async () => {
+    const token = "start-line-token-never-printed";
+    const server = await spawnServer({ env: { KVFLEET_TOKEN: token } });
+    await server.stop();
+    expect(server.started.config).toMatchObject({ security: { token: "(hidden)" } });
+    expect(server.output()).toContain('"event":"listening"');
+    expect(server.output()).not.toContain(token);
+  });
+
   test("flags beat the environment, which beats the file", async () => {
     const path = configFile("precedence.json", '{"version":1,"kv":{"maxPayload":2000}}');
     const server = await spawnServer({
