@@ -12,8 +12,8 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { loadConfig } from "../../src/config/load.ts";
 import { TestClient, upgradeStatus } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type SpawnedServer, spawnServer } from "../support/server.ts";
 import {
   containerEnv,
   filesBelow,
@@ -277,9 +277,9 @@ describe("deploy/k8s probes against the real server", () => {
     (p) => [p, container[p].httpGet.path as string] as const,
   );
 
-  let server: SpawnedServer;
-  beforeAll(async () => {
-    server = await spawnServer();
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode();
   });
   afterAll(() => server.stop());
 
@@ -298,7 +298,7 @@ describe("a pod's exact config and env, on a password-protected Redis", () => {
   const env = containerEnv(ms, container);
   const files = mountedConfigFiles(ms, spec, container);
   let redis: RedisServer;
-  let server: SpawnedServer;
+  let server: TestNode;
   let dir: string;
 
   beforeAll(async () => {
@@ -308,11 +308,11 @@ describe("a pod's exact config and env, on a password-protected Redis", () => {
     dir = mkdtempSync(join(tmpdir(), "kvfleet-k8s-"));
     const configPath = join(dir, "config.json");
     writeFileSync(configPath, files.get(env.KVFLEET_CONFIG as string) as string);
-    // Only the Redis address and the file's place differ from the pod; spawnServer's
+    // Only the Redis address and the file's place differ from the pod; startNode's
     // --ip and --port flags override the file's 0.0.0.0:1987.
     const url = new URL(env.REDIS_URL as string);
     url.host = `127.0.0.1:${redis.port}`;
-    server = await spawnServer({
+    server = startNode([], {
       env: { ...env, KVFLEET_CONFIG: configPath, REDIS_URL: url.toString() },
     });
     // The start line comes before the first Redis connection is up; a pod would

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 /** The samples of a Prometheus text exposition, `name{labels}` -> value. */
-async function scrape(server: SpawnedServer): Promise<Map<string, number>> {
+async function scrape(server: TestNode): Promise<Map<string, number>> {
   const response = await fetch(`${server.httpUrl}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toStartWith("text/plain");
@@ -17,19 +17,10 @@ async function scrape(server: SpawnedServer): Promise<Map<string, number>> {
   return samples;
 }
 
-/** The JSON log lines a server printed, parsed. */
-function events(server: SpawnedServer): Record<string, unknown>[] {
-  return server
-    .output()
-    .split("\n")
-    .filter((line) => line.startsWith("{") && line.endsWith("}"))
-    .map((line) => JSON.parse(line));
-}
-
 describe("metrics", () => {
-  let server: SpawnedServer;
-  beforeAll(async () => {
-    server = await spawnServer();
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode();
   });
   afterAll(() => server.stop());
 
@@ -66,10 +57,10 @@ describe("metrics", () => {
 
 describe("store state in logs and metrics", () => {
   let redis: RedisServer;
-  let node: SpawnedServer;
+  let node: TestNode;
   beforeAll(async () => {
     redis = await startRedis();
-    node = await spawnServer({ args: [`--redis-url=${redis.url}`, "--log-level=debug"] });
+    node = startNode([`--redis-url=${redis.url}`, "--log-level=debug"]);
   });
   afterAll(async () => {
     await node.stop();
@@ -88,7 +79,7 @@ describe("store state in logs and metrics", () => {
     await waitFor("store up again", async () => (await scrape(node)).get("kvfleet_store_up") === 1);
     client.close();
 
-    const log = events(node);
+    const log = node.events();
     for (const line of log) {
       expect(line).toMatchObject({ time: expect.any(String), level: expect.any(String) });
       expect(line.event).toEqual(expect.any(String));
