@@ -45,9 +45,12 @@ describe("graceful drain on SIGTERM", () => {
         });
 
         process.kill(node.pid, "SIGTERM");
-        await waitFor("readiness to turn 503", async () => {
-          return (await fetch(`${node.httpUrl}/readyz`)).status === 503;
-        });
+        // The log line comes once draining is set. Asked before, /readyz would ping Redis
+        // behind the paused writes and hang until Bun's 10 s HTTP idle timeout resets it.
+        await waitFor("the drain to start", () =>
+          node.output().includes('"event":"drain started"'),
+        );
+        expect((await fetch(`${node.httpUrl}/readyz`)).status).toBe(503);
         expect(await upgradeStatus(`${node.httpUrl}/`)).toBe(503);
         expect(client.unread).toBe(0);
 
