@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
 import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 /** The samples of a Prometheus text exposition, `name{labels}` -> value. */
-async function scrape(server: TestNode): Promise<Map<string, number>> {
+async function scrape(server: TestNode | SpawnedServer): Promise<Map<string, number>> {
   const response = await fetch(`${server.httpUrl}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toStartWith("text/plain");
@@ -55,12 +56,23 @@ describe("metrics", () => {
   });
 });
 
+/** The JSON lines among what a process printed, parsed. */
+function events(server: SpawnedServer): Record<string, unknown>[] {
+  return server
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith("{") && line.endsWith("}"))
+    .map((line) => JSON.parse(line));
+}
+
+// A process: what an operator reads is its stdout and stderr, whoever writes there
+// (the Redis client too), and a stored value must be in none of it.
 describe("store state in logs and metrics", () => {
   let redis: RedisServer;
-  let node: TestNode;
+  let node: SpawnedServer;
   beforeAll(async () => {
     redis = await startRedis();
-    node = startNode([`--redis-url=${redis.url}`, "--log-level=debug"]);
+    node = await spawnServer({ args: [`--redis-url=${redis.url}`, "--log-level=debug"] });
   });
   afterAll(async () => {
     await node.stop();
@@ -79,7 +91,7 @@ describe("store state in logs and metrics", () => {
     await waitFor("store up again", async () => (await scrape(node)).get("kvfleet_store_up") === 1);
     client.close();
 
-    const log = node.events();
+    const log = events(node);
     for (const line of log) {
       expect(line).toMatchObject({ time: expect.any(String), level: expect.any(String) });
       expect(line.event).toEqual(expect.any(String));

@@ -2,7 +2,6 @@ import type { Config } from "../../src/config/config.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { runNode } from "../../src/node.ts";
-import type { Metrics } from "../../src/server/metrics.ts";
 import type { DrainOutcome } from "../../src/server/server.ts";
 import type { Store } from "../../src/store/store.ts";
 import { type StartLine, startLine } from "./server.ts";
@@ -25,13 +24,10 @@ export interface TestNode {
   readonly port: number;
   readonly config: Config;
   readonly store: Store;
-  readonly metrics: Metrics;
   /** The start line, as the process would print it. */
   readonly started: StartLine;
   /** Every log line so far, one JSON object a line, as the process would print them. */
   output(): string;
-  /** The log lines so far, parsed. */
-  events(): Record<string, unknown>[];
   /** The listener's graceful shutdown; the store stays open until `stop`. */
   drain(timeoutMs: number): Promise<DrainOutcome>;
   /** Drains (within `limits.drainTimeout`, unless `drain` ran already) and closes the store; idempotent. */
@@ -63,14 +59,8 @@ export function startNode(args: string[] = [], options: NodeOptions = {}): TestN
     port: Number(new URL(node.url).port),
     config,
     store: node.store,
-    metrics: node.metrics,
     started,
     output: () => output,
-    events: () =>
-      output
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
     drain,
     stop() {
       stopped ??= (async () => {
