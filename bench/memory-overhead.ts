@@ -18,7 +18,7 @@
  */
 import { parseMessage } from "../src/protocol/commands.ts";
 import { ENTRY_OVERHEAD, MemoryStore } from "../src/store/memory.ts";
-import { startServer } from "../test/support/server.ts";
+import { spawnServer } from "../test/support/server.ts";
 import { statusBytes } from "./process.ts";
 
 interface Row {
@@ -93,7 +93,7 @@ async function throughServer(
   keysPerMessage: number,
   entries: number,
 ): Promise<Row> {
-  const server = await startServer({ args: ["--max-payload=2097152", "--log-level=warn"] });
+  const server = await spawnServer({ args: ["--max-payload=2097152", "--log-level=warn"] });
   try {
     const socket = new WebSocket(server.url);
     await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));

@@ -8,7 +8,7 @@ import {
   machineInfo,
   type RedisServer,
   redisInfo,
-  type ServerProcess,
+  type SpawnedServer,
   statusBytes,
   withNode,
   withRedis,
@@ -24,7 +24,7 @@ async function countKeys(url: string): Promise<number> {
 }
 
 /** Fills the key space through `node`; answers the keys it then counts and the seconds it took. */
-async function load(node: ServerProcess, { keys, valueSize }: MemorySettings) {
+async function load(node: SpawnedServer, { keys, valueSize }: MemorySettings) {
   const t = performance.now();
   await prefill([node.url], keys, valueSize, FILL);
   const loadSeconds = (performance.now() - t) / 1000;

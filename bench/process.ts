@@ -8,14 +8,14 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { type RedisServer, redisCli, startRedis } from "../test/support/redis.ts";
 import {
   type Listening,
-  type ServerProcess,
-  type StartOptions,
+  type SpawnedServer,
+  type SpawnOptions,
   spawnListening,
-  startServer,
+  spawnServer,
 } from "../test/support/server.ts";
 import type { MachineInfo } from "./results.ts";
 
-export type { Listening, RedisServer, ServerProcess };
+export type { Listening, RedisServer, SpawnedServer };
 
 /** Node arguments of the load runs: room for the largest message they send. */
 /** Every benchmark node takes messages of a prefill batch. */
@@ -24,16 +24,16 @@ export const NODE_ARGS = ["--max-payload=65536"];
 /** A node on the memory store, or on `redis` when given. */
 export function startNode(
   redis: RedisServer | undefined,
-  { args = NODE_ARGS, env }: StartOptions = {},
-): Promise<ServerProcess> {
-  return startServer({ args: [...args, ...(redis ? [`--redis-url=${redis.url}`] : [])], env });
+  { args = NODE_ARGS, env }: SpawnOptions = {},
+): Promise<SpawnedServer> {
+  return spawnServer({ args: [...args, ...(redis ? [`--redis-url=${redis.url}`] : [])], env });
 }
 
 /** Runs `run` against a node started as by startNode, and stops the node after. */
 export async function withNode<T>(
   redis: RedisServer | undefined,
-  options: StartOptions,
-  run: (node: ServerProcess) => Promise<T>,
+  options: SpawnOptions,
+  run: (node: SpawnedServer) => Promise<T>,
 ): Promise<T> {
   const node = await startNode(redis, options);
   try {

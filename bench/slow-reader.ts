@@ -21,7 +21,7 @@ import {
   loadAverage,
   machineInfo,
   type RedisServer,
-  type ServerProcess,
+  type SpawnedServer,
   statusBytes,
   withNode,
   withRedis,
@@ -97,7 +97,7 @@ async function openConnections(httpUrl: string): Promise<number> {
 
 /** One scenario on a node already started, with `SLOW_KEY` holding a value of `valueSize`. */
 async function measure(
-  node: ServerProcess,
+  node: SpawnedServer,
   store: StoreType,
   valueSize: number,
   settings: SlowReaderSettings,

@@ -11,7 +11,7 @@ import {
   machineInfo,
   type RedisServer,
   redisInfo,
-  type ServerProcess,
+  type SpawnedServer,
   statusBytes,
   withNode,
   withRedis,
@@ -21,7 +21,7 @@ import type { SoakRun, SoakSettings } from "./results.ts";
 type Samples = Pick<SoakRun, "windows" | "rss">;
 
 async function soakNode(
-  node: ServerProcess,
+  node: SpawnedServer,
   redis: RedisServer | undefined,
   settings: SoakSettings,
   { windows, rss }: Samples,

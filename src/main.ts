@@ -1,11 +1,7 @@
 import { infoRequested } from "./config/help.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
-import { redactConfig } from "./config/redact.ts";
 import { Logger } from "./log/logger.ts";
-import { Metrics } from "./server/metrics.ts";
-import { startServer } from "./server/server.ts";
-import { createStore } from "./store/create.ts";
-import { VERSION } from "./version.ts";
+import { type Node, runNode } from "./node.ts";
 
 // Configuration errors are for a person at a terminal: one plain line, exit 2.
 function exit(code: number, message: string): never {
@@ -28,37 +24,12 @@ try {
 }
 
 const log = new Logger(config.log.level);
-const metrics = new Metrics();
-const store = createStore(config.store, {
-  up() {
-    metrics.storeUp(true);
-    log.info("store up", { store: config.store.type });
-  },
-  down(reason) {
-    metrics.storeUp(false);
-    log.warn("store down", { store: config.store.type, reason });
-  },
-  full(report) {
-    log.warn("store full", { store: config.store.type, ...report });
-  },
-});
-metrics.storeUsage(store);
-
-let running: ReturnType<typeof startServer>;
+let node: Node;
 try {
-  running = startServer({ config, store, version: VERSION, log, metrics });
+  node = runNode(config, log);
 } catch (error) {
   exit(1, `cannot listen on ${config.kv.ip}:${config.kv.port}: ${String(error)}`);
 }
-
-// Written whatever the level: tools and people wait for this line.
-log.always("info", "listening", {
-  version: VERSION,
-  url: running.url,
-  store: store.description,
-  maxPayload: config.kv.maxPayload,
-  config: redactConfig(config),
-});
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -66,9 +37,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     log.info("drain requested", { signal, timeoutSeconds: config.limits.drainTimeout });
-    const { timedOut } = await running.drain(config.limits.drainTimeout * 1000);
+    const { timedOut } = await node.drain(config.limits.drainTimeout * 1000);
     // After a timeout the store still owes answers nobody will read: a graceful quit would wait for them.
-    if (!timedOut) await store.close();
+    if (!timedOut) await node.store.close();
     log.info("stopped", { timedOut });
     // Non-zero so that an orchestrator sees a drain that left writes in doubt.
     process.exit(timedOut ? 1 : 0);

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { freePort, type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
 import { ROOT } from "./manifests.ts";
 
 /** The exact file compose.yaml mounts into the lb container. */
@@ -77,7 +77,7 @@ async function stopHaproxy(haproxy: Haproxy | undefined): Promise<void> {
 
 describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () => {
   let redis: RedisServer;
-  let nodes: ServerProcess[] = [];
+  let nodes: TestNode[] = [];
   /** One direct connection per node, to read its KV_SERVER_INFO query count. */
   let direct: TestClient[] = [];
   let haproxy: Haproxy | undefined;
@@ -85,9 +85,7 @@ describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () =
 
   beforeAll(async () => {
     redis = await startRedis();
-    nodes = await Promise.all(
-      [0, 1, 2].map(() => startServer({ args: [`--redis-url=${redis.url}`] })),
-    );
+    nodes = [0, 1, 2].map(() => startNode([`--redis-url=${redis.url}`]));
     direct = await Promise.all(nodes.map((node) => TestClient.open(node.url)));
     haproxy = await startHaproxy(nodes.map((node) => new URL(node.url).host));
   });
@@ -174,7 +172,7 @@ describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () =
   test("with one node stopped, new connections reach the others", async () => {
     const probe = await openThroughLb();
     const gone = await backendOf(probe);
-    await (nodes[gone] as ServerProcess).stop();
+    await (nodes[gone] as TestNode).stop();
     direct.splice(gone, 1)[0]?.close();
     nodes = nodes.filter((_, i) => i !== gone);
     await probe.closed();

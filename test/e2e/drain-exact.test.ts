@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { loadConfig } from "../../src/config/load.ts";
-import { Logger } from "../../src/log/logger.ts";
-import { Metrics } from "../../src/server/metrics.ts";
-import { startServer } from "../../src/server/server.ts";
-import { createStore } from "../../src/store/create.ts";
 import { TestClient } from "../support/client.ts";
+import { startNode } from "../support/node.ts";
 import { type RedisServer, redisCli, startRedis } from "../support/redis.ts";
 
 type Shape = "burst" | "window";
@@ -66,47 +62,44 @@ async function collect(
   }
 }
 
-/** A node in this process on the given Redis, so a test can drain it many times quickly. */
-function startNode(redis: RedisServer, args: string[] = []) {
-  const config = loadConfig({ argv: ["--port=0", `--redis-url=${redis.url}`, ...args], env: {} });
-  const store = createStore(config.store);
-  const log = new Logger("error", () => {});
-  const node = startServer({ config, store, version: "0.0.0", log, metrics: new Metrics() });
-  return { node, store };
-}
-
 /**
  * One node on a real Redis, drained while clients keep writing: the keys in
  * Redis must be exactly the keys some client was answered 20 for.
  */
 async function drainUnderLoad(redis: RedisServer, shapes: Shape[]) {
   await redisCli(redis.port, "FLUSHALL");
-  const { node, store } = startNode(redis);
-  const clients = await Promise.all(shapes.map(() => TestClient.open(node.url)));
-  // Drain once some answers came back: the burst is still arriving and the windows keep refilling.
-  let answers = 0;
-  let loaded: () => void = () => {};
-  const underLoad = new Promise<void>((resolve) => {
-    loaded = resolve;
-  });
-  const progress = () => {
-    if (++answers === DRAIN_AFTER) loaded();
-  };
-  const outcomes = Promise.all(
-    clients.map((client, i) =>
-      shapes[i] === "burst"
-        ? burst(client, `c${i}-`, progress)
-        : windowed(client, `c${i}-`, progress),
-    ),
-  );
-  await underLoad;
-  const drained = await node.drain(10_000);
-  await store.close();
-  const results = await outcomes;
-  const answered = results.flatMap((r) => r.stored).sort();
-  const keys = await listKeys(redis.port);
-  const unanswered = results.reduce((n, r) => n + r.sent - r.stored.length, 0);
-  return { answered, keys, codes: results.map((r) => r.code), drained, unanswered };
+  // In this process, so that a test can drain a node many times quickly.
+  const node = startNode([`--redis-url=${redis.url}`]);
+  try {
+    const clients = await Promise.all(shapes.map(() => TestClient.open(node.url)));
+    // Drain once some answers came back: the burst is still arriving and the windows keep refilling.
+    let answers = 0;
+    let loaded: () => void = () => {};
+    const underLoad = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    const progress = () => {
+      if (++answers === DRAIN_AFTER) loaded();
+    };
+    const outcomes = Promise.all(
+      clients.map((client, i) =>
+        shapes[i] === "burst"
+          ? burst(client, `c${i}-`, progress)
+          : windowed(client, `c${i}-`, progress),
+      ),
+    );
+    await underLoad;
+    const drained = await node.drain(10_000);
+    await node.stop();
+    const results = await outcomes;
+    const answered = results.flatMap((r) => r.stored).sort();
+    const keys = await listKeys(redis.port);
+    const unanswered = results.reduce((n, r) => n + r.sent - r.stored.length, 0);
+    return { answered, keys, codes: results.map((r) => r.code), drained, unanswered };
+  } finally {
+    // Stopped already unless the test failed first.
+    await node.stop();
+  }
 }
 
 /** Resolves once the node has read everything the client sent before: pings are answered in order. */
@@ -153,23 +146,28 @@ describe("drain under load answers exactly what it executed", () => {
 
   test("a request read after the drain began is neither executed nor answered", async () => {
     await redisCli(redis.port, "FLUSHALL");
-    const { node, store } = startNode(redis, ["--command-timeout=20000"]);
-    const busy = await TestClient.open(node.url);
-    const idle = await TestClient.open(node.url);
-    await redisCli(redis.port, "CLIENT", "PAUSE", "60000", "WRITE");
-    busy.send('{"KV_SET":{"before":1}}');
-    await barrier(busy);
-    const drained = node.drain(20_000);
-    busy.send('{"KV_SET":{"after":1}}');
-    idle.send('{"KV_SET":{"idle-after":1}}');
-    await barrier(busy);
-    await redisCli(redis.port, "CLIENT", "UNPAUSE");
-    expect(await busy.next()).toEqual({ KV_SET_RSP: { st: 20, k: "before" } });
-    expect((await busy.closed()).code).toBe(1001);
-    expect((await idle.closed()).code).toBe(1001);
-    expect(busy.unread + idle.unread).toBe(0);
-    expect(await drained).toEqual({ timedOut: false, unanswered: 0 });
-    await store.close();
-    expect(await listKeys(redis.port)).toEqual(["before"]);
+    const node = startNode([`--redis-url=${redis.url}`, "--command-timeout=20000"]);
+    try {
+      const busy = await TestClient.open(node.url);
+      const idle = await TestClient.open(node.url);
+      await redisCli(redis.port, "CLIENT", "PAUSE", "60000", "WRITE");
+      busy.send('{"KV_SET":{"before":1}}');
+      await barrier(busy);
+      const drained = node.drain(20_000);
+      busy.send('{"KV_SET":{"after":1}}');
+      idle.send('{"KV_SET":{"idle-after":1}}');
+      await barrier(busy);
+      await redisCli(redis.port, "CLIENT", "UNPAUSE");
+      expect(await busy.next()).toEqual({ KV_SET_RSP: { st: 20, k: "before" } });
+      expect((await busy.closed()).code).toBe(1001);
+      expect((await idle.closed()).code).toBe(1001);
+      expect(busy.unread + idle.unread).toBe(0);
+      expect(await drained).toEqual({ timedOut: false, unanswered: 0 });
+      await node.stop();
+      expect(await listKeys(redis.port)).toEqual(["before"]);
+    } finally {
+      await redisCli(redis.port, "CLIENT", "UNPAUSE");
+      await node.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient, upgradeStatus } from "../support/client.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { startServer } from "../support/server.ts";
+import { spawnServer } from "../support/server.ts";
 
 const IN_FLIGHT = 1000;
 
@@ -24,7 +24,7 @@ describe("graceful drain on SIGTERM", () => {
   for (const window of [IN_FLIGHT, 400]) {
     test(`window ${window}: of 1,000 requests the executed are answered, then 1001, exit 0`, async () => {
       await redisCli(redis.port, "FLUSHALL");
-      const node = await startServer({
+      const node = await spawnServer({
         args: [
           `--redis-url=${redis.url}`,
           "--command-timeout=20000",
@@ -45,9 +45,12 @@ describe("graceful drain on SIGTERM", () => {
         });
 
         process.kill(node.pid, "SIGTERM");
-        await waitFor("readiness to turn 503", async () => {
-          return (await fetch(`${node.httpUrl}/readyz`)).status === 503;
-        });
+        // The log line comes once draining is set. Asked before, /readyz would ping Redis
+        // behind the paused writes and hang until Bun's 10 s HTTP idle timeout resets it.
+        await waitFor("the drain to start", () =>
+          node.output().includes('"event":"drain started"'),
+        );
+        expect((await fetch(`${node.httpUrl}/readyz`)).status).toBe(503);
         expect(await upgradeStatus(`${node.httpUrl}/`)).toBe(503);
         expect(client.unread).toBe(0);
 
@@ -77,7 +80,7 @@ describe("graceful drain on SIGTERM", () => {
 
 describe("drain with nothing in flight", () => {
   test("SIGINT on an idle memory node exits 0 at once and closes clients with 1001", async () => {
-    const node = await startServer();
+    const node = await spawnServer();
     const client = await TestClient.open(node.url);
     await client.ask({ KV_COUNT: {} });
     process.kill(node.pid, "SIGINT");
@@ -89,7 +92,7 @@ describe("drain with nothing in flight", () => {
 describe("drain that runs out of time", () => {
   test("waiting connections close with 1011, idle ones 1001, one warn line, exit 1", async () => {
     const redis = await startRedis();
-    const node = await startServer({
+    const node = await spawnServer({
       args: [`--redis-url=${redis.url}`, "--command-timeout=20000", "--drain-timeout=1"],
     });
     try {

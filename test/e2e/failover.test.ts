@@ -1,22 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisCluster, redisCli, startRedisCluster, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
 
 type Rsp = Record<string, { st: number; k?: string } & Record<string, unknown>>;
 
 describe("Redis Cluster failover: a master replaced by its replica", () => {
   let cluster: RedisCluster;
-  let node: ServerProcess;
+  let node: TestNode;
   beforeAll(async () => {
     cluster = await startRedisCluster({ replicas: 1 });
-    node = await startServer({
-      args: [
-        "--max-payload=65536",
-        "--command-timeout=500",
-        `--redis-cluster=${cluster.urls.join(",")}`,
-      ],
-    });
+    node = startNode([
+      "--max-payload=65536",
+      "--command-timeout=500",
+      `--redis-cluster=${cluster.urls.join(",")}`,
+    ]);
   }, 60_000);
   afterAll(async () => {
     await node?.stop();
@@ -32,11 +30,18 @@ describe("Redis Cluster failover: a master replaced by its replica", () => {
     )) as Rsp[];
     expect(sets.every((rsp) => rsp.KV_SET_RSP?.st === 20)).toBe(true);
 
-    // The master that holds the first key's slot, and WAIT until its replica has the data.
+    // The master that holds the first key's slot, killed once its replica has all it wrote
+    // (WAIT would not do: it waits for the writes of its own connection, and that has none).
     const first = keys[0] as string;
     const slot = (await redisCli(cluster.nodes[0]?.port ?? 0, "CLUSTER", "KEYSLOT", first)).trim();
     const owner = await findMaster(cluster, Number(slot));
-    await redisCli(owner.port, "WAIT", "1", "2000");
+    const replica = await findReplica(cluster, owner.port);
+    const offset = async (port: number) =>
+      Number(/^master_repl_offset:(\d+)/m.exec(await redisCli(port, "INFO", "replication"))?.[1]);
+    await waitFor("the replica to reach the master's replication offset", async () => {
+      const [master, copy] = await Promise.all([offset(owner.port), offset(replica.port)]);
+      return master > 0 && copy === master;
+    });
     await owner.kill();
 
     // While the cluster notices, that key's commands fail fast with 100 or already succeed.
@@ -61,6 +66,17 @@ describe("Redis Cluster failover: a master replaced by its replica", () => {
     client.close();
   }, 60_000);
 });
+
+/** The replica of the master on `port`. */
+async function findReplica(cluster: RedisCluster, port: number) {
+  for (const server of cluster.nodes) {
+    const info = await redisCli(server.port, "INFO", "replication");
+    if (info.includes("role:slave") && new RegExp(`^master_port:${port}\\b`, "m").test(info)) {
+      return server;
+    }
+  }
+  throw new Error(`no replica of the master on port ${port}`);
+}
 
 /** The master holding keys in `slot`: only the owner (and its replicas) count keys there. */
 async function findMaster(cluster: RedisCluster, slot: number) {

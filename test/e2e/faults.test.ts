@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
 
 type Rsp = Record<string, { st: number; k?: string; m?: string }>;
 
@@ -9,19 +9,17 @@ const TIMEOUT_MS = 500;
 
 describe("Redis goes away and comes back", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
+  let node: TestNode;
   beforeAll(async () => {
     redis = await startRedis();
-    node = await startServer({
-      args: [`--redis-url=${redis.url}`, `--command-timeout=${TIMEOUT_MS}`],
-    });
+    node = startNode([`--redis-url=${redis.url}`, `--command-timeout=${TIMEOUT_MS}`]);
   });
   afterAll(async () => {
     await node.stop();
     await redis.stop();
   });
 
-  const readyz = async (server: ServerProcess) => (await fetch(`${server.httpUrl}/readyz`)).status;
+  const readyz = async (server: TestNode) => (await fetch(`${server.httpUrl}/readyz`)).status;
 
   test("requests get status 100 while Redis is down, on the same connections, and succeed again after", async () => {
     const client = await TestClient.open(node.url);
@@ -49,7 +47,7 @@ describe("Redis goes away and comes back", () => {
     // Generous bound: what matters is that nothing waits for Redis to return.
     expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 10);
     expect(await readyz(node)).toBe(503);
-    expect(node.process.exitCode).toBeNull();
+    expect((await fetch(`${node.httpUrl}/healthz`)).status).toBe(200);
 
     await redis.restart();
     await waitFor("the node to answer through Redis again", async () => {
@@ -65,9 +63,7 @@ describe("Redis goes away and comes back", () => {
 
   test("a node started while Redis is down starts unready and becomes ready when Redis comes up", async () => {
     await redis.kill();
-    const late = await startServer({
-      args: [`--redis-url=${redis.url}`, `--command-timeout=${TIMEOUT_MS}`],
-    });
+    const late = startNode([`--redis-url=${redis.url}`, `--command-timeout=${TIMEOUT_MS}`]);
     try {
       expect(await readyz(late)).toBe(503);
       const client = await TestClient.open(late.url);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { CommandName } from "../../src/protocol/commands.ts";
+import { VERSION } from "../../src/version.ts";
 import { TestClient } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 
 /** Statuses each command's response may carry from the memory store (12: wrong body type). */
 const ALLOWED: Record<CommandName, readonly number[]> = {
@@ -37,13 +38,13 @@ const anyString = (maxLength: number) => fc.string({ unit: anyChar, maxLength })
 const smallKey = fc.oneof(fc.constantFrom("a", "b", "st", "k", "", "10", "2"), anyString(4));
 const value = fc.jsonValue({ maxDepth: 3 });
 
-let server: ServerProcess;
+let server: TestNode;
 let client: TestClient;
 const MARKER_KEY = `fuzz-marker-${crypto.randomUUID()}`;
 const MARKER_REPLY = `{"KV_CONTAINS_RSP":{"st":22,"k":"${MARKER_KEY}"}}`;
 
 beforeAll(async () => {
-  server = await startServer({ args: ["--max-payload=2097152"] });
+  server = startNode(["--max-payload=2097152"]);
   client = await TestClient.open(server.url);
 });
 
@@ -125,7 +126,7 @@ function expectAllowed(sent: string, replies: Json[]): void {
     expect(bodies).toHaveLength(1);
     const extra =
       command === "KV_SERVER_INFO"
-        ? { qryCnt: expect.any(Number), version: "0.1.0" }
+        ? { qryCnt: expect.any(Number), version: VERSION }
         : { cnt: expect.any(Number) };
     expect(bodies[0]).toEqual({ st: 1, ...extra });
   }

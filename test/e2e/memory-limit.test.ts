@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { ENTRY_OVERHEAD } from "../../src/store/memory.ts";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 const LIMIT = 4 * 2 ** 20;
 /** A value whose JSON text, as stored, is exactly 1000 characters. */
@@ -23,7 +24,7 @@ function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(kb) * 1024;
 }
 
-async function scrape(server: ServerProcess): Promise<Map<string, number>> {
+async function scrape(server: SpawnedServer | TestNode): Promise<Map<string, number>> {
   const response = await fetch(`${server.httpUrl}/metrics`);
   expect(response.status).toBe(200);
   const samples = new Map<string, number>();
@@ -35,19 +36,20 @@ async function scrape(server: ServerProcess): Promise<Map<string, number>> {
   return samples;
 }
 
-const storeFullLines = (server: ServerProcess) =>
+const storeFullLines = (server: SpawnedServer) =>
   server
     .output()
     .split("\n")
     .filter((line) => line.includes('"event":"store full"'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
+// A process: the second test reads the node's peak RSS.
 describe("a node with --max-memory=4Mi", () => {
-  let server: ServerProcess;
+  let server: SpawnedServer;
   let client: TestClient;
   let idleRss: number;
   beforeAll(async () => {
-    server = await startServer({ args: ["--max-memory=4Mi", "--max-payload=65536"] });
+    server = await spawnServer({ args: ["--max-memory=4Mi", "--max-payload=65536"] });
     client = await TestClient.open(server.url);
     expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
     idleRss = procStatus(server.pid, "VmRSS");
@@ -166,11 +168,11 @@ async function usedMemory(redis: RedisServer): Promise<number> {
 
 describe("the Redis store when Redis reaches its own maxmemory", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
+  let node: TestNode;
   let client: TestClient;
   beforeAll(async () => {
     redis = await startRedis(["--maxmemory-policy", "noeviction"]);
-    node = await startServer({ args: [`--redis-url=${redis.url}`, "--max-payload=65536"] });
+    node = startNode([`--redis-url=${redis.url}`, "--max-payload=65536"]);
     await waitFor("the node to reach Redis", async () => {
       return (await fetch(`${node.httpUrl}/readyz`)).status === 200;
     });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 
 type Rsp = Record<string, { st: number; k?: string; cnt?: number } & Record<string, unknown>>;
 
@@ -9,17 +9,18 @@ const ROUNDS = 200;
 /**
  * Three kvfleet nodes on one shared store: every status stays exact as if
  * there were one server. `storeArgs` gives the flags that point a node at the
- * store; `reset` empties the store before the suite.
+ * store. The suite needs no empty store: each test uses keys of its own, and
+ * the count test clears the store first. The nodes run in this process, each
+ * with its own store client, as three processes would; the statuses come from
+ * the shared store, not from the nodes.
  */
 export function multiNodeSuite(name: string, storeArgs: () => string[]): void {
   describe(`three nodes on ${name}`, () => {
-    let nodes: ServerProcess[] = [];
+    let nodes: TestNode[] = [];
     let clients: TestClient[] = [];
 
     beforeAll(async () => {
-      nodes = await Promise.all(
-        [0, 1, 2].map(() => startServer({ args: ["--max-payload=65536", ...storeArgs()] })),
-      );
+      nodes = [0, 1, 2].map(() => startNode(["--max-payload=65536", ...storeArgs()]));
       clients = await Promise.all(nodes.map((node) => TestClient.open(node.url)));
     });
     afterAll(async () => {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 /** The samples of a Prometheus text exposition, `name{labels}` -> value. */
-async function scrape(server: ServerProcess): Promise<Map<string, number>> {
+async function scrape(server: TestNode | SpawnedServer): Promise<Map<string, number>> {
   const response = await fetch(`${server.httpUrl}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toStartWith("text/plain");
@@ -17,19 +18,10 @@ async function scrape(server: ServerProcess): Promise<Map<string, number>> {
   return samples;
 }
 
-/** The JSON log lines a server printed, parsed. */
-function events(server: ServerProcess): Record<string, unknown>[] {
-  return server
-    .output()
-    .split("\n")
-    .filter((line) => line.startsWith("{") && line.endsWith("}"))
-    .map((line) => JSON.parse(line));
-}
-
 describe("metrics", () => {
-  let server: ServerProcess;
-  beforeAll(async () => {
-    server = await startServer();
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode();
   });
   afterAll(() => server.stop());
 
@@ -64,12 +56,23 @@ describe("metrics", () => {
   });
 });
 
+/** The JSON lines among what a process printed, parsed. */
+function events(server: SpawnedServer): Record<string, unknown>[] {
+  return server
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith("{") && line.endsWith("}"))
+    .map((line) => JSON.parse(line));
+}
+
+// A process: what an operator reads is its stdout and stderr, whoever writes there
+// (the Redis client too), and a stored value must be in none of it.
 describe("store state in logs and metrics", () => {
   let redis: RedisServer;
-  let node: ServerProcess;
+  let node: SpawnedServer;
   beforeAll(async () => {
     redis = await startRedis();
-    node = await startServer({ args: [`--redis-url=${redis.url}`, "--log-level=debug"] });
+    node = await spawnServer({ args: [`--redis-url=${redis.url}`, "--log-level=debug"] });
   });
   afterAll(async () => {
     await node.stop();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { VERSION } from "../../src/version.ts";
 import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
 import { TestClient } from "../support/client.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 
 const OBJECT_BODY = ["KV_SET", "KV_SETQ", "KV_ADD", "KV_ADDQ", "KV_APPEND"] as const;
 const ARRAY_BODY = ["KV_GET", "KV_RMV", "KV_CONTAINS"] as const;
@@ -11,26 +12,27 @@ const WRONG_FOR_ARRAY = ["{}", '{"x":1}', '"x"', "1", "null", "false"];
 
 /**
  * Every row and error path of the wire protocol, spoken over a real
- * WebSocket to a real server process. `storeArgs` points the server at the
- * store under test; the suite clears the store before it starts.
+ * WebSocket to a node in this process (the protocol needs no process of its
+ * own). `storeArgs` points the node at the store under test; the suite clears
+ * the store before it starts.
  */
 export function protocolSuite(name: string, storeArgs: () => string[]): void {
   describe(`protocol on ${name}`, () => {
-    let server: ServerProcess;
+    let node: TestNode;
     let client: TestClient;
     /** A key no other test uses, so tests don't depend on each other's data. */
     let serial = 0;
     const fresh = (label = "k") => `${label}-${++serial}-${crypto.randomUUID().slice(0, 8)}`;
 
     beforeAll(async () => {
-      server = await startServer({ args: ["--max-payload=65536", ...storeArgs()] });
-      client = await TestClient.open(server.url);
+      node = startNode(["--max-payload=65536", ...storeArgs()]);
+      client = await TestClient.open(node.url);
       client.command({ KV_CLEAR: {} });
       await client.next();
     });
     afterAll(async () => {
       client?.close();
-      await server?.stop();
+      await node?.stop();
     });
 
     /** Sends raw text and returns the next `n` responses, raw. */
@@ -438,7 +440,7 @@ export function protocolSuite(name: string, storeArgs: () => string[]): void {
 
     describe("whole-store commands", () => {
       test("KV_COUNT counts, KV_CLEAR answers the keys deleted and empties the store", async () => {
-        const other = await TestClient.open(server.url);
+        const other = await TestClient.open(node.url);
         other.command({ KV_CLEAR: {} });
         await other.next();
         expect(await other.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
@@ -458,7 +460,7 @@ export function protocolSuite(name: string, storeArgs: () => string[]): void {
       test("KV_SERVER_INFO counts every message received, this one included", async () => {
         const [first] = await exchange('{"KV_SERVER_INFO":{}}');
         const info = JSON.parse(first as string).KV_SERVER_INFO_RSP;
-        expect(info).toEqual({ st: 1, qryCnt: expect.any(Number), version: "0.1.0" });
+        expect(info).toEqual({ st: 1, qryCnt: expect.any(Number), version: VERSION });
         expect(first).toStartWith('{"KV_SERVER_INFO_RSP":{"st":1,"qryCnt":');
         client.send(new Uint8Array([1]));
         client.send("not json");
@@ -470,9 +472,9 @@ export function protocolSuite(name: string, storeArgs: () => string[]): void {
         expect(later.KV_SERVER_INFO_RSP.qryCnt).toBe(info.qryCnt + 5);
       });
 
-      test("KV_SERVER_INFO counts messages from every connection of this process", async () => {
+      test("KV_SERVER_INFO counts messages from every connection of this node", async () => {
         const [before] = await exchange('{"KV_SERVER_INFO":{}}');
-        const other = await TestClient.open(server.url);
+        const other = await TestClient.open(node.url);
         await other.ask({ KV_COUNT: {} });
         other.close();
         const [after] = await exchange('{"KV_SERVER_INFO":{}}');

@@ -3,14 +3,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient } from "../support/client.ts";
+import { startNode, type TestNode } from "../support/node.ts";
 import { freePort, type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { type ServerProcess, startServer } from "../support/server.ts";
+import { type SpawnedServer, spawnServer } from "../support/server.ts";
 import { makeCertificates } from "../support/tls.ts";
 
 const PASSWORD = "s3cret p@ss/word";
 const URL_PASSWORD = encodeURIComponent(PASSWORD);
 
-const readyz = async (server: ServerProcess) => (await fetch(`${server.httpUrl}/readyz`)).status;
+const readyz = async (server: SpawnedServer | TestNode) =>
+  (await fetch(`${server.httpUrl}/readyz`)).status;
 
 describe("Redis credentials in the URL", () => {
   let redis: RedisServer;
@@ -31,8 +33,9 @@ describe("Redis credentials in the URL", () => {
   });
   afterAll(() => redis.stop());
 
+  // A process: the password must be in nothing it prints, whoever prints it.
   test("an ACL user and password from the environment work, and the password is never printed", async () => {
-    const node = await startServer({
+    const node = await spawnServer({
       env: { KVFLEET_REDIS_URL: `redis://kvfleet:${URL_PASSWORD}@127.0.0.1:${redis.port}` },
     });
     try {
@@ -51,9 +54,10 @@ describe("Redis credentials in the URL", () => {
   });
 
   test("a wrong password leaves the node up but unready, answering 100", async () => {
-    const node = await startServer({
-      args: [`--redis-url=redis://kvfleet:wrong@127.0.0.1:${redis.port}`, "--command-timeout=300"],
-    });
+    const node = startNode([
+      `--redis-url=redis://kvfleet:wrong@127.0.0.1:${redis.port}`,
+      "--command-timeout=300",
+    ]);
     try {
       expect(await readyz(node)).toBe(503);
       const client = await TestClient.open(node.url);
@@ -89,8 +93,9 @@ describe("TLS with rediss://", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // A process: Bun reads NODE_EXTRA_CA_CERTS when the process starts.
   test("a node reaches Redis over TLS, trusting the CA given in NODE_EXTRA_CA_CERTS", async () => {
-    const node = await startServer({
+    const node = await spawnServer({
       args: [`--redis-url=rediss://127.0.0.1:${tlsPort}`],
       env: { NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") },
     });
@@ -107,10 +112,9 @@ describe("TLS with rediss://", () => {
     }
   });
 
+  // In this process: NODE_EXTRA_CA_CERTS is read when a process starts, and this one's lacks the CA.
   test("without trusting the CA the node refuses the server and stays unready", async () => {
-    const node = await startServer({
-      args: [`--redis-url=rediss://127.0.0.1:${tlsPort}`, "--command-timeout=300"],
-    });
+    const node = startNode([`--redis-url=rediss://127.0.0.1:${tlsPort}`, "--command-timeout=300"]);
     try {
       expect(await readyz(node)).toBe(503);
     } finally {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { CONFIG_ENV, CONFIG_FLAG, SETTINGS, type Setting } from "../../src/config/settings.ts";
 import { TestClient } from "../support/client.ts";
-import { runServer, startServer } from "../support/server.ts";
+import { runServer, spawnServer } from "../support/server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "kvfleet-startup-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +22,7 @@ describe("start-up", () => {
       "good.json",
       '{"version":1,"kv":{"ip":"127.0.0.1","port":0,"maxPayload":4096}}',
     );
-    const server = await startServer({ args: [`--config=${path}`] });
+    const server = await spawnServer({ args: [`--config=${path}`] });
     try {
       const lines = server.output().trim().split("\n");
       const line = JSON.parse(lines[0] as string);
@@ -48,15 +48,24 @@ describe("start-up", () => {
     }
   });
 
+  test("a token from the environment is in neither stdout nor stderr, the start line's config included", async () => {
+    const token = "start-line-token-never-printed";
+    const server = await spawnServer({ env: { KVFLEET_TOKEN: token } });
+    await server.stop();
+    expect(server.started.config).toMatchObject({ security: { token: "(hidden)" } });
+    expect(server.output()).toContain('"event":"listening"');
+    expect(server.output()).not.toContain(token);
+  });
+
   test("flags beat the environment, which beats the file", async () => {
     const path = configFile("precedence.json", '{"version":1,"kv":{"maxPayload":2000}}');
-    const server = await startServer({
+    const server = await spawnServer({
       args: [`--config=${path}`, "--max-payload=3000"],
       env: { KVFLEET_MAX_PAYLOAD: "2500" },
     });
     await server.stop();
     expect(server.started.maxPayload).toBe(3000);
-    const fromEnv = await startServer({
+    const fromEnv = await spawnServer({
       args: [`--config=${path}`],
       env: { KVFLEET_MAX_PAYLOAD: "2500" },
     });

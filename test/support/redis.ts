@@ -59,6 +59,9 @@ export async function startRedisCluster({ replicas = 0 } = {}): Promise<RedisClu
             "nodes.conf",
             "--cluster-node-timeout",
             "1000",
+            // A replica's first sync starts at once, not after the default 5 s wait for others.
+            "--repl-diskless-sync-delay",
+            "0",
           ],
           // The cluster bus needs a free port of its own.
           () => ["--cluster-port", String(freePort())],

@@ -24,12 +24,12 @@ export function startLine(output: string): StartLine | undefined {
 }
 
 /** A kvfleet server running as a child process. */
-export interface ServerProcess extends Listening {
+export interface SpawnedServer extends Listening {
   /** http://host:port, for the HTTP paths. */
   readonly httpUrl: string;
 }
 
-export interface StartOptions {
+export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string>;
 }
@@ -102,7 +102,7 @@ export async function spawnListening(
 }
 
 /** Starts `src/main.ts` on a free loopback port; resolves once it printed its start line. */
-export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
+export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedServer> {
   const args = ["--ip=127.0.0.1", "--port=0", ...(options.args ?? [])];
   const server = await spawnListening(["bun", MAIN, ...args], options.env);
   return { ...server, httpUrl: server.url.replace(/^ws/, "http").replace(/\/$/, "") };

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { type CommandName, parseMessage } from "../../src/protocol/commands.ts";
 import * as rsp from "../../src/protocol/responses.ts";
 import { Status } from "../../src/protocol/status.ts";
+import { VERSION } from "../../src/version.ts";
 
 const ALL_COMMANDS: readonly CommandName[] = [
   "KV_SET",
@@ -100,8 +101,8 @@ describe("responses: exact bytes", () => {
   });
 
   test("serverInfo", () => {
-    expect(rsp.serverInfo(7, "0.1.0")).toBe(
-      '{"KV_SERVER_INFO_RSP":{"st":1,"qryCnt":7,"version":"0.1.0"}}',
+    expect(rsp.serverInfo(7, VERSION)).toBe(
+      `{"KV_SERVER_INFO_RSP":{"st":1,"qryCnt":7,"version":"${VERSION}"}}`,
     );
   });
 
