@@ -22,6 +22,7 @@ import {
   K8S,
   kubectlKustomize,
   type Manifest,
+  manifestsOf,
   mountedConfigFiles,
   podSpec,
   type Rendered,
@@ -103,9 +104,13 @@ function inClone(dir: Dir): Rendered {
 }
 
 const renders = new Map<Dir, Manifest[]>();
-/** The manifests of a directory of the copy with secret/secret.env. */
+/** The manifests of a directory: of the fresh clone, or for a production one of the copy with secret.env. */
 function rendered(dir: Dir): Manifest[] {
-  const ms = renders.get(dir) ?? render(join(trees().withSecret, dir));
+  const ms =
+    renders.get(dir) ??
+    (PRODUCTION.includes(dir)
+      ? render(join(trees().withSecret, dir))
+      : manifestsOf(inClone(dir), label(dir)));
   renders.set(dir, ms);
   return ms;
 }

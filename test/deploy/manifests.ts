@@ -91,7 +91,11 @@ export function kubectlKustomize(dir: string): Rendered {
 
 /** The manifests `kubectl kustomize` renders for a directory; throws with its error when it fails. */
 export function render(dir: string): Manifest[] {
-  const out = kubectlKustomize(dir);
+  return manifestsOf(kubectlKustomize(dir), dir);
+}
+
+/** The manifests of a `kubectl kustomize` run; throws with its error when it failed or warned. */
+export function manifestsOf(out: Rendered, dir: string): Manifest[] {
   if (out.code !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${out.stderr}`);
   // A deprecated field or an ignored file is a warning on stderr: none is expected.
   if (out.stderr.trim() !== "") throw new Error(`kubectl kustomize ${dir} warned:\n${out.stderr}`);
