@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { ENTRY_OVERHEAD } from "../../src/store/memory.ts";
 import { TestClient } from "../support/client.ts";
+import { scrape } from "../support/metrics.ts";
 import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { type SpawnedServer, spawnServer } from "../support/server.ts";
@@ -22,18 +23,6 @@ function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
   const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1];
   if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kb) * 1024;
-}
-
-async function scrape(server: SpawnedServer | TestNode): Promise<Map<string, number>> {
-  const response = await fetch(`${server.httpUrl}/metrics`);
-  expect(response.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
 }
 
 const storeFullLines = (server: SpawnedServer) =>

@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TestClient } from "../support/client.ts";
+import { scrape } from "../support/metrics.ts";
 import { startNode, type TestNode } from "../support/node.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
 import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
 /** The samples of a Prometheus text exposition, `name{labels}` -> value. */
-async function scrape(server: TestNode | SpawnedServer): Promise<Map<string, number>> {
-  const response = await fetch(`${server.httpUrl}/metrics`);
-  expect(response.status).toBe(200);
-  expect(response.headers.get("content-type")).toStartWith("text/plain");
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
-
 describe("metrics", () => {
   let server: TestNode;
   beforeAll(() => {
