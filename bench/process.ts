@@ -3,8 +3,10 @@
  * transport server and Redis, their memory and CPU from /proc, and the
  * machine they share.
  */
+
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
+import { procStatusBytes } from "../test/support/proc.ts";
 import { type RedisServer, redisCli, startRedis } from "../test/support/redis.ts";
 import {
   type Listening,
@@ -66,15 +68,11 @@ export function startTransport(valueSize: number): Promise<Listening> {
 
 /** A size field of /proc/<pid>/status in bytes, or 0 once the process is gone. */
 export function statusBytes(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number {
-  let status: string;
   try {
-    status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return procStatusBytes(pid, field);
   } catch {
     return 0;
   }
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
-  if (!match) throw new Error(`no ${field} for ${pid}`);
-  return Number(match[1]) * 1024;
 }
 
 const TICKS_PER_SECOND = 100;

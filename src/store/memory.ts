@@ -90,7 +90,7 @@ export class MemoryStore implements Store {
       const old = data.get(key);
       const growth =
         old === undefined ? key.length + value.length + ENTRY_OVERHEAD : value.length - old.length;
-      if (growth > 0 && this.#limit !== 0 && this.#bytes + growth > this.#limit) {
+      if (!this.#fits(growth)) {
         out[i] = this.#refuse();
         continue;
       }
@@ -112,7 +112,7 @@ export class MemoryStore implements Store {
       }
       const value = values[i] as string;
       const growth = key.length + value.length + ENTRY_OVERHEAD;
-      if (this.#limit !== 0 && this.#bytes + growth > this.#limit) {
+      if (!this.#fits(growth)) {
         out[i] = this.#refuse();
         continue;
       }
@@ -174,7 +174,7 @@ export class MemoryStore implements Store {
         continue;
       }
       const growth = combined.length - stored.length;
-      if (growth > 0 && this.#limit !== 0 && this.#bytes + growth > this.#limit) {
+      if (!this.#fits(growth)) {
         out[i] = this.#refuse();
         continue;
       }
@@ -206,6 +206,11 @@ export class MemoryStore implements Store {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Whether a write that changes the size by `growth` may go ahead: one that does not grow always may. */
+  #fits(growth: number): boolean {
+    return growth <= 0 || this.#limit === 0 || this.#bytes + growth <= this.#limit;
   }
 
   /** Any change of size, up or down, ends a full spell: room was made, or a write fit. */

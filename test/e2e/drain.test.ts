@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { TestClient, upgradeStatus } from "../support/client.ts";
+import { queryCount as queries, TestClient, upgradeStatus } from "../support/client.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { spawnServer } from "../support/server.ts";
 
 const IN_FLIGHT = 1000;
-
-async function queries(client: TestClient): Promise<number> {
-  const [info] = (await client.ask({ KV_SERVER_INFO: {} })) as {
-    KV_SERVER_INFO_RSP: { qryCnt: number };
-  }[];
-  return info?.KV_SERVER_INFO_RSP.qryCnt ?? -1;
-}
 
 describe("graceful drain on SIGTERM", () => {
   let redis: RedisServer;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { TestClient } from "../support/client.ts";
+import { queryCount, TestClient } from "../support/client.ts";
 import { startNode, type TestNode } from "../support/node.ts";
 import { RawClient, rawRequest } from "../support/raw-client.ts";
 import { waitFor } from "../support/redis.ts";
@@ -182,21 +182,13 @@ describe("a client that stops reading", () => {
     const helper = await TestClient.open(server.url);
     const value = "v".repeat(900);
     await helper.ask({ KV_SET: { big: value } });
-    const [before] = (await helper.ask({ KV_SERVER_INFO: {} })) as {
-      KV_SERVER_INFO_RSP: { qryCnt: number };
-    }[];
+    const before = await queryCount(helper);
     const raw = await RawClient.open("127.0.0.1", server.port);
     raw.socket.pause();
     const requests = 20_000;
     for (let i = 0; i < requests; i++) raw.sendText('{"KV_GET":["big"]}');
     // The server has handled every request once its query counter has moved past them all.
-    let seen = before?.KV_SERVER_INFO_RSP.qryCnt ?? 0;
-    while (seen < (before?.KV_SERVER_INFO_RSP.qryCnt ?? 0) + requests) {
-      const [info] = (await helper.ask({ KV_SERVER_INFO: {} })) as {
-        KV_SERVER_INFO_RSP: { qryCnt: number };
-      }[];
-      seen = info?.KV_SERVER_INFO_RSP.qryCnt ?? 0;
-    }
+    while ((await queryCount(helper)) < before + requests) {}
     raw.socket.resume();
     expect(await raw.ended()).toBe(1008);
     expect(raw.texts).toBeLessThan(requests);

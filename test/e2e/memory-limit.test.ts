@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { ENTRY_OVERHEAD } from "../../src/store/memory.ts";
 import { TestClient } from "../support/client.ts";
 import { scrape } from "../support/metrics.ts";
 import { startNode, type TestNode } from "../support/node.ts";
+import { procStatusBytes } from "../support/proc.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { type SpawnedServer, spawnServer } from "../support/server.ts";
 
@@ -16,14 +16,6 @@ const key = (i: number) => `key:${String(i).padStart(6, "0")}`;
 const ENTRY = key(0).length + VALUE_TEXT + ENTRY_OVERHEAD;
 /** As many entries as fit the limit. */
 const FITS = Math.floor(LIMIT / ENTRY);
-
-/** A line of /proc/<pid>/status in bytes, e.g. VmRSS or VmHWM (the peak RSS). */
-function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(kb) * 1024;
-}
 
 const storeFullLines = (server: SpawnedServer) =>
   server
@@ -41,7 +33,7 @@ describe("a node with --max-memory=4Mi", () => {
     server = await spawnServer({ args: ["--max-memory=4Mi", "--max-payload=65536"] });
     client = await TestClient.open(server.url);
     expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
-    idleRss = procStatus(server.pid, "VmRSS");
+    idleRss = procStatusBytes(server.pid, "VmRSS");
   });
   afterAll(async () => {
     client?.close();
@@ -143,7 +135,7 @@ describe("a node with --max-memory=4Mi", () => {
     const attempted = k * VALUE_TEXT;
     expect(attempted).toBeGreaterThan(100e6);
     expect(await client.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: FITS } }]);
-    const peak = procStatus(server.pid, "VmHWM");
+    const peak = procStatusBytes(server.pid, "VmHWM");
     expect(peak - idleRss).toBeLessThan(64 * 2 ** 20);
     expect(storeFullLines(server)).toHaveLength(1);
   });

@@ -1,20 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { TestClient } from "../support/client.ts";
+import { procStatusBytes as memory } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
 import { spawnServer } from "../support/server.ts";
 
 const REQUESTS = 50_000;
 const MB = 1024 * 1024;
-
-/** A field of /proc/<pid>/status in bytes: VmRSS now, VmHWM the peak so far. */
-function memory(pid: number, field: "VmRSS" | "VmHWM"): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(kb) * 1024;
-}
 
 /**
  * A client pipelines 50,000 KV_GET of one large value and never reads: the

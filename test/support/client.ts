@@ -117,3 +117,11 @@ export async function upgradeStatus(
   await response.arrayBuffer();
   return response.status;
 }
+
+/** The node's `qryCnt`: the messages it has received so far, this one included. */
+export async function queryCount(client: TestClient): Promise<number> {
+  const [info] = (await client.ask({ KV_SERVER_INFO: {} })) as {
+    KV_SERVER_INFO_RSP: { qryCnt: number };
+  }[];
+  return info?.KV_SERVER_INFO_RSP.qryCnt ?? -1;
+}
