@@ -13,10 +13,17 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface Store {
   /** Human-readable kind for the start line and logs, e.g. `memory`. */
   readonly description: string;
-  /** Stores each value: 20 KeySet when the key was new, 21 KeyUpdated when it existed. */
-  set(keys: readonly string[], values: readonly string[]): MaybePromise<SetStatus[]>;
-  /** Stores each value only where the key is new: 20 KeySet, else 23 KeyExists. */
-  add(keys: readonly string[], values: readonly string[]): MaybePromise<AddStatus[]>;
+  /**
+   * Stores each value: 20 KeySet when the key was new (or had expired), 21
+   * KeyUpdated when it existed. With `ttl` (ms, 1 to {@link MAX_TTL}) each key
+   * expires that long after the write; without, any earlier expiry is dropped.
+   */
+  set(keys: readonly string[], values: readonly string[], ttl?: number): MaybePromise<SetStatus[]>;
+  /**
+   * Stores each value only where the key is new (or had expired): 20 KeySet,
+   * else 23 KeyExists. `ttl` applies only to the keys it adds.
+   */
+  add(keys: readonly string[], values: readonly string[], ttl?: number): MaybePromise<AddStatus[]>;
   /** The stored JSON text of each key, or 22 KeyNotExist when it has none. */
   get(keys: readonly string[]): MaybePromise<GetResult[]>;
   /** Deletes each key: 24 KeyRemoved, or 22 KeyNotExist when it had none. */
@@ -26,9 +33,22 @@ export interface Store {
   /**
    * Appends each value to the stored one, atomically per key (see `json/append.ts`):
    * 1 Ok, 22 KeyNotExist, or 41 ValueTypeInvalid leaving the stored value untouched.
+   * The key keeps its expiry.
    */
   append(keys: readonly string[], values: readonly string[]): MaybePromise<AppendStatus[]>;
-  /** The number of keys in the whole store. */
+  /** Makes each key expire `ms[i]` ms from now (1 to {@link MAX_TTL}): 1 Ok, or 22 KeyNotExist. */
+  expire(keys: readonly string[], ms: readonly number[]): MaybePromise<ExpireStatus[]>;
+  /** Drops each key's expiry, whether or not it had one: 1 Ok, or 22 KeyNotExist. */
+  persist(keys: readonly string[]): MaybePromise<PersistStatus[]>;
+  /** The time left before each key expires, `{ ms: null }` when it never does, or 22. */
+  ttl(keys: readonly string[]): MaybePromise<TtlResult[]>;
+  /**
+   * One page of the keys that start with `prefix`, at most `limit` of them
+   * (see {@link KeysQuery}); null when `cursor` is not one this kind of store
+   * made. Every call does a bounded amount of work, however big the store.
+   */
+  keys(query: KeysQuery): MaybePromise<KeysPage | null>;
+  /** The number of keys in the whole store; expired keys not yet reclaimed may count. */
   count(): MaybePromise<number>;
   /** Deletes every key in the whole store and answers how many there were. */
   clear(): MaybePromise<number>;
@@ -38,6 +58,35 @@ export interface Store {
   close(): Promise<void>;
   /** What a store that keeps its own data holds, for the metrics (the memory store). */
   usage?(): StoreUsage;
+}
+
+/** The longest expiry a write may ask for: ten years, in ms. */
+export const MAX_TTL = 315_360_000_000;
+
+/** What KV_KEYS asks for. */
+export interface KeysQuery {
+  /** Only keys that start with it; "" for every key. */
+  readonly prefix: string;
+  /** The most keys one page may hold, 1 to 1000. */
+  readonly limit: number;
+  /** The `cursor` of the previous page; absent on the first call. */
+  readonly cursor?: string;
+}
+
+/**
+ * One page of a listing. A key that exists, unexpired, from the first call
+ * to the last is in at least one page; a key may be in several; keys added
+ * or removed meanwhile may or may not be. The cursor is opaque text that
+ * works on any node of the same store (see `cursor.ts`); null on the last page.
+ */
+export interface KeysPage {
+  readonly keys: string[];
+  readonly cursor: string | null;
+}
+
+/** `ms` left before the key expires (0 or more), or null when it never does. */
+export interface Remaining {
+  readonly ms: number | null;
 }
 
 /** The memory store's estimate of what it holds, against its limit. */
@@ -64,6 +113,9 @@ export type AppendStatus =
   | typeof Status.KeyNotExist
   | typeof Status.ValueTypeInvalid
   | Failed;
+export type ExpireStatus = typeof Status.Ok | typeof Status.KeyNotExist | Failed;
+export type PersistStatus = typeof Status.Ok | typeof Status.KeyNotExist | Failed;
+export type TtlResult = Remaining | typeof Status.KeyNotExist | Failed;
 
 /**
  * Store connection changes, for logs and metrics, reported after the store's construction,

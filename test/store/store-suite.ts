@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Status } from "../../src/protocol/status.ts";
-import type { Store } from "../../src/store/store.ts";
+import { MAX_TTL, type Store } from "../../src/store/store.ts";
 import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
 
 /**
@@ -162,6 +162,233 @@ export function storeSuite(
       expect(await store.count()).toBe(0);
       expect(await store.get([keys[0] as string])).toEqual([Status.KeyNotExist]);
       expect(await store.clear()).toBe(0);
+    });
+
+    describe("expiry", () => {
+      /** Long enough that the key surely lives through the checks made before it ends. */
+      const SHORT = 200;
+      /** Waits until `ms` have passed since `since`, plus a margin for Redis's clock. */
+      const until = (since: number, ms: number) =>
+        Bun.sleep(Math.max(0, since + ms + 5 - performance.now()));
+      const gone = async (k: string) => {
+        expect(await store.get([k])).toEqual([Status.KeyNotExist]);
+        expect(await store.contains([k])).toEqual([Status.KeyNotExist]);
+        expect(await store.ttl([k])).toEqual([Status.KeyNotExist]);
+        expect(await store.append([k], ["[1]"])).toEqual([Status.KeyNotExist]);
+        expect(await store.expire([k], [1000])).toEqual([Status.KeyNotExist]);
+        expect(await store.persist([k])).toEqual([Status.KeyNotExist]);
+        expect(await store.remove([k])).toEqual([Status.KeyNotExist]);
+      };
+
+      test("a key set with a ttl reads until it expires, then behaves as missing everywhere", async () => {
+        const k = key("ttl");
+        const started = performance.now();
+        expect(await store.set([k], ["[0]"], SHORT)).toEqual([Status.KeySet]);
+        expect(await store.get([k])).toEqual(["[0]"]);
+        const [left] = await store.ttl([k]);
+        expect(left).toMatchObject({ ms: expect.any(Number) });
+        const ms = (left as { ms: number }).ms;
+        expect(ms).toBeGreaterThan(0);
+        expect(ms).toBeLessThanOrEqual(SHORT);
+        await until(started, SHORT);
+        await gone(k);
+      });
+
+      test("set and add answer 20 for an expired key, as for a new one", async () => {
+        const a = key("expiredSet");
+        const b = key("expiredAdd");
+        const started = performance.now();
+        await store.set([a, b], ["1", "1"], 1);
+        await until(started, 1);
+        expect(await store.set([a], ["2"])).toEqual([Status.KeySet]);
+        expect(await store.add([b], ["3"])).toEqual([Status.KeySet]);
+        expect(await store.get([a, b])).toEqual(["2", "3"]);
+        expect(await store.ttl([a, b])).toEqual([{ ms: null }, { ms: null }]);
+      });
+
+      test("set without a ttl drops the expiry; set with one replaces it", async () => {
+        const k = key("drop");
+        await store.set([k], ["1"], 60_000);
+        expect(await store.set([k], ["2"])).toEqual([Status.KeyUpdated]);
+        expect(await store.ttl([k])).toEqual([{ ms: null }]);
+        expect(await store.set([k], ["3"], 5000)).toEqual([Status.KeyUpdated]);
+        const [left] = (await store.ttl([k])) as { ms: number }[];
+        expect(left?.ms).toBeGreaterThan(4000);
+        expect(left?.ms).toBeLessThanOrEqual(5000);
+      });
+
+      test("add with a ttl sets it only on the keys it adds", async () => {
+        const existing = key("addOld");
+        const added = key("addNew");
+        await store.set([existing], ["1"]);
+        expect(await store.add([existing, added], ["2", "3"], 60_000)).toEqual([
+          Status.KeyExists,
+          Status.KeySet,
+        ]);
+        const [old, fresh] = await store.ttl([existing, added]);
+        expect(old).toEqual({ ms: null });
+        expect((fresh as { ms: number }).ms).toBeGreaterThan(50_000);
+      });
+
+      test("append keeps the key's expiry", async () => {
+        const k = key("appendTtl");
+        await store.set([k], ["[1]"], 60_000);
+        expect(await store.append([k], ["[2]"])).toEqual([Status.Ok]);
+        expect(await store.get([k])).toEqual(["[1,2]"]);
+        expect(((await store.ttl([k]))[0] as { ms: number }).ms).toBeGreaterThan(50_000);
+      });
+
+      test("expire sets an expiry on an existing key and answers 22 for a missing one", async () => {
+        const k = key("expire");
+        const missing = key("expireMissing");
+        await store.set([k], ["1"]);
+        const started = performance.now();
+        expect(await store.expire([k, missing], [SHORT, SHORT])).toEqual([
+          Status.Ok,
+          Status.KeyNotExist,
+        ]);
+        expect(((await store.ttl([k]))[0] as { ms: number }).ms).toBeLessThanOrEqual(SHORT);
+        expect(await store.get([k])).toEqual(["1"]);
+        await until(started, SHORT);
+        await gone(k);
+      });
+
+      test("persist answers 1 with or without an expiry, 22 for a missing key", async () => {
+        const expiring = key("persistTtl");
+        const plain = key("persistPlain");
+        const missing = key("persistMissing");
+        await store.set([expiring], ["1"], 60_000);
+        await store.set([plain], ["2"]);
+        expect(await store.persist([expiring, plain, missing])).toEqual([
+          Status.Ok,
+          Status.Ok,
+          Status.KeyNotExist,
+        ]);
+        expect(await store.ttl([expiring, plain, missing])).toEqual([
+          { ms: null },
+          { ms: null },
+          Status.KeyNotExist,
+        ]);
+      });
+
+      test("the longest ttl is accepted and reported", async () => {
+        const k = key("ttlMax");
+        expect(await store.set([k], ["1"], MAX_TTL)).toEqual([Status.KeySet]);
+        const ms = ((await store.ttl([k]))[0] as { ms: number }).ms;
+        expect(ms).toBeGreaterThan(MAX_TTL - 60_000);
+        expect(ms).toBeLessThanOrEqual(MAX_TTL);
+      });
+    });
+
+    describe("keys", () => {
+      /** Every key a listing returns, page by page, with the pages' sizes. */
+      async function listAll(
+        prefix: string,
+        limit: number,
+        between?: (page: number) => Promise<void>,
+      ) {
+        const seen: string[] = [];
+        const sizes: number[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 10_000; page++) {
+          const result = await store.keys({ prefix, limit, ...(cursor ? { cursor } : {}) });
+          if (result === null) throw new Error("the store refused its own cursor");
+          seen.push(...result.keys);
+          sizes.push(result.keys.length);
+          if (result.cursor === null) return { seen, sizes };
+          expect(typeof result.cursor).toBe("string");
+          cursor = result.cursor;
+          await between?.(page);
+        }
+        throw new Error("the listing never ended");
+      }
+
+      test("lists exactly the keys with the prefix, in pages of at most limit keys", async () => {
+        const prefix = key("list");
+        const keys = Array.from({ length: 250 }, (_, i) => `${prefix}:${i}`);
+        await store.set(
+          keys,
+          keys.map(() => "1"),
+        );
+        await store.set([`${prefix.slice(0, -1)}`, `x${prefix}`], ["1", "1"]);
+        const { seen, sizes } = await listAll(prefix, 40);
+        expect(new Set(seen)).toEqual(new Set(keys));
+        for (const size of sizes) expect(size).toBeLessThanOrEqual(40);
+      });
+
+      test("an empty prefix lists every key, and an empty store gives one empty last page", async () => {
+        expect(await store.keys({ prefix: "", limit: 100 })).toEqual({ keys: [], cursor: null });
+        const keys = Array.from({ length: 30 }, (_, i) => key(`all${i}`));
+        await store.set(
+          keys,
+          keys.map(() => "1"),
+        );
+        expect(new Set((await listAll("", 7)).seen)).toEqual(new Set(keys));
+      });
+
+      test("a prefix is matched literally: glob characters, backslashes, odd keys", async () => {
+        const id = crypto.randomUUID();
+        const prefix = `p*?[a-z]\\${id}`;
+        const matching = [`${prefix}`, `${prefix}x`, `${prefix}\ud800`, `${prefix}\u0000`];
+        const odd = [`\ud800${id}`, `\u0000${id}`];
+        const others = [`pX?[a-z]\\${id}`, `p*?a\\${id}`, `p*?[a-z]${id}`];
+        const all = [...matching, ...odd, ...others];
+        await store.set(
+          all,
+          all.map(() => "1"),
+        );
+        expect(new Set((await listAll(prefix, 3)).seen)).toEqual(new Set(matching));
+        expect(new Set((await listAll(`\ud800${id}`, 3)).seen)).toEqual(new Set([odd[0]]));
+        expect(new Set((await listAll(`\u0000${id}`, 3)).seen)).toEqual(new Set([odd[1]]));
+        // A prefix ending in half of a surrogate pair matches the keys that complete the pair.
+        const pair = [`${id}\ud83d\ude00`, `${id}\ud83d`];
+        await store.set(
+          pair,
+          pair.map(() => "1"),
+        );
+        expect(new Set((await listAll(`${id}\ud83d`, 3)).seen)).toEqual(new Set(pair));
+        const everything = new Set((await listAll("", 3)).seen);
+        for (const k of all) expect(everything.has(k)).toBe(true);
+      });
+
+      test("keys present throughout a listing are listed despite inserts and removals between pages", async () => {
+        const prefix = key("churn");
+        const stable = Array.from({ length: 300 }, (_, i) => `${prefix}:s${i}`);
+        const doomed = Array.from({ length: 300 }, (_, i) => `${prefix}:d${i}`);
+        await store.set(
+          [...stable, ...doomed],
+          [...stable, ...doomed].map(() => "1"),
+        );
+        const { seen } = await listAll(prefix, 25, async (page) => {
+          const added = Array.from({ length: 20 }, (_, i) => `${prefix}:n${page}-${i}`);
+          await store.set(
+            added,
+            added.map(() => "2"),
+          );
+          await store.remove(doomed.slice(page * 20, page * 20 + 20));
+        });
+        const listed = new Set(seen);
+        for (const k of stable) expect(listed.has(k)).toBe(true);
+        for (const k of seen) expect(k.startsWith(prefix)).toBe(true);
+      });
+
+      test("expired keys are left out", async () => {
+        const prefix = key("expiredList");
+        const started = performance.now();
+        await store.set([`${prefix}:gone`], ["1"], 1);
+        await store.set([`${prefix}:kept`], ["1"]);
+        await Bun.sleep(Math.max(0, started + 6 - performance.now()));
+        expect((await listAll(prefix, 10)).seen).toEqual([`${prefix}:kept`]);
+      });
+
+      test("a cursor the store did not make is refused with null", async () => {
+        await store.set([key("cursor")], ["1"]);
+        for (const cursor of ["", "x", "abc.def", "eyJhIjoxfQ.AAAAAAAAAAAA"]) {
+          expect(await store.keys({ prefix: "", limit: 10, cursor })).toBeNull();
+        }
+        const page = await store.keys({ prefix: "", limit: 1 });
+        expect(page).not.toBeNull();
+      });
     });
 
     test("ready answers true while the store serves", async () => {
