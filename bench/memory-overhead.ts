@@ -16,7 +16,7 @@
  *
  * The overhead is the growth per entry minus key.length + value.length.
  */
-import { parseMessage } from "../src/protocol/commands.ts";
+import { parseMessage } from "../src/protocol/requests-v1.ts";
 import { ENTRY_OVERHEAD, MemoryStore } from "../src/store/memory.ts";
 import { spawnServer } from "../test/support/server.ts";
 import { statusBytes } from "./process.ts";

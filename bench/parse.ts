@@ -2,7 +2,7 @@
  * Micro-benchmark: the request scanner against JSON.parse on typical
  * messages. Both run side by side in one process; the ratio is what counts.
  */
-import { parseMessage } from "../src/protocol/commands.ts";
+import { parseMessage } from "../src/protocol/requests-v1.ts";
 import { median, nsPerCall } from "./timing.ts";
 
 const messages: Record<string, string> = {

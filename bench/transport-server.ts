@@ -10,8 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import type { ServerWebSocket } from "bun";
-import { parseMessage } from "../src/protocol/commands.ts";
-import * as rsp from "../src/protocol/responses.ts";
+import { parseMessage } from "../src/protocol/requests-v1.ts";
+import * as rsp from "../src/protocol/responses-v1.ts";
 import { Status } from "../src/protocol/status.ts";
 import { numberFlag } from "./cli.ts";
 import { valueText } from "./requests.ts";

@@ -1,4 +1,4 @@
-import type { Reply } from "./execute.ts";
+import type { Reply } from "./handler.ts";
 
 /** The part of a server-side WebSocket a connection needs; plain objects stand in for it in tests. */
 export interface ClientSocket {

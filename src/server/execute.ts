@@ -1,10 +1,8 @@
-import type { Command, CommandName, KeyCommandName } from "../protocol/commands.ts";
-import * as rsp from "../protocol/responses.ts";
+import type { Command } from "../protocol/commands.ts";
+import { MAX_TTL, wholeNumberText } from "../protocol/numbers.ts";
+import type { KeyResult, Outcome } from "../protocol/outcome.ts";
 import { Status } from "../protocol/status.ts";
-import type { GetResult, MaybePromise, Store } from "../store/store.ts";
-
-/** The response texts of one message, in order; a promise when the store answers later. */
-export type Reply = MaybePromise<string[]>;
+import type { MaybePromise, Store } from "../store/store.ts";
 
 /** What KV_SERVER_INFO reports. */
 export interface ServerCounters {
@@ -15,131 +13,119 @@ export interface ServerCounters {
 
 /**
  * Runs one command against the store. Never throws and never rejects: a
- * failure of the store, or any exception, becomes status 100 for the command.
+ * failure of the store, or any exception, becomes status 100 for each key
+ * of the command, or for the command itself.
  */
-export function execute(command: Command, store: Store, counters: ServerCounters): Reply {
+export function execute(
+  command: Command,
+  store: Store,
+  counters: ServerCounters,
+): MaybePromise<Outcome> {
   try {
-    const reply = run(command, store, counters);
-    return reply instanceof Promise
-      ? reply.catch((error: unknown) => failed(command, error))
-      : reply;
+    const outcome = run(command, store, counters);
+    return outcome instanceof Promise
+      ? outcome.catch((error: unknown) => failed(command, error))
+      : outcome;
   } catch (error) {
     return failed(command, error);
   }
 }
 
-function run(command: Command, store: Store, counters: ServerCounters): Reply {
+function run(command: Command, store: Store, counters: ServerCounters): MaybePromise<Outcome> {
   switch (command.name) {
     case "KV_SET":
-      return then(store.set(command.keys, command.values), (sts) =>
-        statuses(command.name, sts, command.tokens),
-      );
-    case "KV_ADD":
-      return then(store.add(command.keys, command.values), (sts) =>
-        statuses(command.name, sts, command.tokens),
-      );
-    case "KV_APPEND":
-      return then(store.append(command.keys, command.values), (sts) =>
-        statuses(command.name, sts, command.tokens),
-      );
     case "KV_SETQ":
-      return then(store.set(command.keys, command.values), (sts) =>
-        quiet(command.name, sts, command.tokens, Status.KeySet, Status.KeyUpdated),
-      );
+      return keys(store.set(command.keys, command.values, command.ttl));
+    case "KV_ADD":
     case "KV_ADDQ":
-      return then(store.add(command.keys, command.values), (sts) =>
-        quiet(command.name, sts, command.tokens, Status.KeySet, Status.KeySet),
-      );
+      return keys(store.add(command.keys, command.values, command.ttl));
+    case "KV_APPEND":
+      return keys(store.append(command.keys, command.values));
+    case "KV_EXPIRE":
+      return expire(command.keys, command.values, store);
     case "KV_GET":
-      return then(store.get(validKeys(command.keys)), (results) =>
-        perKey(command.name, command.keys, command.tokens, results, gotten),
-      );
+      return merged(command.keys, Status.KeyTypeInvalid, (valid) => store.get(valid));
     case "KV_RMV":
-      return then(store.remove(validKeys(command.keys)), (results) =>
-        perKey(command.name, command.keys, command.tokens, results),
-      );
+      return merged(command.keys, Status.KeyTypeInvalid, (valid) => store.remove(valid));
     case "KV_CONTAINS":
-      return then(store.contains(validKeys(command.keys)), (results) =>
-        perKey(command.name, command.keys, command.tokens, results),
-      );
+      return merged(command.keys, Status.KeyTypeInvalid, (valid) => store.contains(valid));
+    case "KV_PERSIST":
+      return merged(command.keys, Status.KeyTypeInvalid, (valid) => store.persist(valid));
+    case "KV_TTL":
+      return merged(command.keys, Status.KeyTypeInvalid, (valid) => store.ttl(valid));
     case "KV_COUNT":
-      return then(store.count(), (n) => [rsp.counted("KV_COUNT", n)]);
+      return then(store.count(), (cnt) => ({ kind: "count", cnt }));
     case "KV_CLEAR":
-      return then(store.clear(), (n) => [rsp.counted("KV_CLEAR", n)]);
+      return then(store.clear(), (cnt) => ({ kind: "count", cnt }));
     case "KV_SERVER_INFO":
-      return [rsp.serverInfo(counters.queries, counters.version)];
+      return { kind: "info", qryCnt: counters.queries, version: counters.version };
+    case "KV_KEYS":
+      return then(store.keys(command.query), (page) =>
+        page === null
+          ? { kind: "failed", st: Status.CommandType, m: "cursor is not one this store made" }
+          : { kind: "page", keys: page.keys, cursor: page.cursor },
+      );
     default:
       return command satisfies never;
   }
 }
 
 /** Maps a result that may still be pending without paying for a promise when it is not. */
-function then<T>(result: MaybePromise<T>, map: (value: T) => string[]): Reply {
+function then<T>(result: MaybePromise<T>, map: (value: T) => Outcome): MaybePromise<Outcome> {
   return result instanceof Promise ? result.then(map) : map(result);
 }
 
-function statuses(name: CommandName, sts: readonly Status[], tokens: readonly string[]): string[] {
-  const out = new Array<string>(sts.length);
-  for (let i = 0; i < sts.length; i++) {
-    out[i] = rsp.keyStatus(name, sts[i] as Status, tokens[i] as string);
-  }
-  return out;
+const keys = (results: MaybePromise<readonly KeyResult[]>) =>
+  then(results, (r) => ({ kind: "keys", results: r }));
+
+/**
+ * A command some of whose keys are answered without the store (`early`
+ * where `keys[i]` is null): the store gets the others, and their results
+ * are merged back in place.
+ */
+function merged<T>(
+  keys: readonly (T | null)[],
+  early: Status,
+  call: (valid: T[]) => MaybePromise<readonly KeyResult[]>,
+): MaybePromise<Outcome> {
+  if (!keys.includes(null)) return then(call(keys as T[]), (r) => ({ kind: "keys", results: r }));
+  return then(call(keys.filter((k): k is T => k !== null)), (stored) => {
+    let j = 0;
+    return {
+      kind: "keys",
+      results: keys.map((k) => (k === null ? early : (stored[j++] as KeyResult))),
+    };
+  });
 }
 
-/** Quiet commands answer only the keys whose status is neither success status. */
-function quiet(
-  name: CommandName,
-  sts: readonly Status[],
-  tokens: readonly string[],
-  okA: Status,
-  okB: Status,
-): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < sts.length; i++) {
-    const st = sts[i] as Status;
-    if (st !== okA && st !== okB) out.push(rsp.keyStatus(name, st, tokens[i] as string));
-  }
-  return out;
-}
-
-function gotten(result: GetResult, token: string): string {
-  return typeof result === "string"
-    ? rsp.found(token, result)
-    : rsp.keyStatus("KV_GET", result, token);
-}
-
-/** The keys that reach the store: elements that are not strings never do. */
-function validKeys(keys: readonly (string | null)[]): readonly string[] {
-  return keys.includes(null) ? keys.filter((k) => k !== null) : (keys as readonly string[]);
-}
-
-/** Merges the store's results with status 26 in the place of each element that was not a string. */
-function perKey<R extends GetResult | Status>(
-  name: KeyCommandName,
-  keys: readonly (string | null)[],
-  tokens: readonly string[],
-  results: readonly R[],
-  encode: (result: R, token: string) => string = (st, token) =>
-    rsp.keyStatus(name, st as Status, token),
-): string[] {
-  const out = new Array<string>(keys.length);
-  let r = 0;
-  for (let i = 0; i < keys.length; i++) {
-    out[i] =
-      keys[i] === null
-        ? rsp.keyStatus(name, Status.KeyTypeInvalid, '""')
-        : encode(results[r++] as R, tokens[i] as string);
-  }
-  return out;
-}
-
-/** Status 100 for every key of the command, or for the command itself. */
-function failed(command: Command, error: unknown): string[] {
-  const reason = error instanceof Error ? error.message : String(error);
-  if (!("keys" in command)) return [rsp.commandFailed(command.name, Status.Unknown, reason)];
-  return command.keys.map((key, i) =>
-    key === null
-      ? rsp.keyStatus(command.name, Status.KeyTypeInvalid, '""')
-      : rsp.keyStatus(command.name, Status.Unknown, command.tokens[i] as string),
+/** KV_EXPIRE: a key whose ms is not a whole number in range answers 41 and stays untouched. */
+function expire(
+  keys: readonly string[],
+  values: readonly string[],
+  store: Store,
+): MaybePromise<Outcome> {
+  const ms = values.map((text) => wholeNumberText(text, 1, MAX_TTL) ?? null);
+  const pairs = keys.map((_, i) => (ms[i] === null ? null : i));
+  return merged(pairs, Status.ValueTypeInvalid, (valid) =>
+    store.expire(
+      valid.map((i) => keys[i] as string),
+      valid.map((i) => ms[i] as number),
+    ),
   );
+}
+
+/** Status 100 for every key of the command (26 stays 26), or for the command itself. */
+function failed(command: Command, error: unknown): Outcome {
+  const m = error instanceof Error ? error.message : String(error);
+  if (!("keys" in command)) return { kind: "failed", st: Status.Unknown, m };
+  if (command.name === "KV_EXPIRE") {
+    const results = command.values.map((text) =>
+      wholeNumberText(text, 1, MAX_TTL) === undefined ? Status.ValueTypeInvalid : Status.Unknown,
+    );
+    return { kind: "keys", results };
+  }
+  const results = (command.keys as readonly (string | null)[]).map((key) =>
+    key === null ? Status.KeyTypeInvalid : Status.Unknown,
+  );
+  return { kind: "keys", results };
 }

@@ -2,8 +2,8 @@ import type { Server } from "bun";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
 import type { AccessGate, Refusal } from "./access.ts";
-import type { Connection } from "./connection.ts";
 import type { Metrics } from "./metrics.ts";
+import type { SocketData } from "./server.ts";
 
 const text = (status: number, body: string, headers: Record<string, string> = {}): Response =>
   new Response(`${body}\n`, {
@@ -30,6 +30,14 @@ function requestUrl(request: Request): URL | undefined {
   return URL.canParse(request.url, BASE) ? new URL(request.url, BASE) : undefined;
 }
 
+/** The WebSocket subprotocol a client offers to speak protocol version 2. */
+export const SUBPROTOCOL_V2 = "kvfleet.v2";
+
+/** Whether a `Sec-WebSocket-Protocol` list names version 2 (names are case-sensitive, RFC 6455). */
+function offersV2(offered: string | null): boolean {
+  return offered !== null && offered.split(",").some((name) => name.trim() === SUBPROTOCOL_V2);
+}
+
 /** What the HTTP side needs from the running node. */
 export interface HttpContext {
   readonly store: Store;
@@ -51,7 +59,7 @@ export interface HttpContext {
  */
 export async function route(
   request: Request,
-  server: Server<Connection<string | Buffer> | undefined>,
+  server: Server<SocketData>,
   ctx: HttpContext,
 ): Promise<Response | undefined> {
   const url = requestUrl(request);
@@ -80,7 +88,11 @@ export async function route(
         const challenge = refusal.status === 401 ? { "www-authenticate": "Bearer" } : undefined;
         return text(refusal.status, refusal.message, challenge);
       }
-      if (server.upgrade(request, { data: undefined })) {
+      const version = offersV2(request.headers.get("sec-websocket-protocol")) ? 2 : 1;
+      // An empty value keeps Bun from echoing the first offered name: a client
+      // offering only names kvfleet does not speak must see that none was chosen.
+      const headers = { "Sec-WebSocket-Protocol": version === 2 ? SUBPROTOCOL_V2 : "" };
+      if (server.upgrade(request, { data: { version }, headers })) {
         ctx.upgraded();
         return undefined;
       }

@@ -1,18 +1,22 @@
 import type { ServerWebSocket } from "bun";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log/logger.ts";
-import { parseMessage } from "../protocol/commands.ts";
-import * as rsp from "../protocol/responses.ts";
-import { Status } from "../protocol/status.ts";
+import type { Version } from "../protocol/commands.ts";
 import type { Store } from "../store/store.ts";
 import { AccessGate } from "./access.ts";
 import { Connection } from "./connection.ts";
-import { execute, type Reply, type ServerCounters } from "./execute.ts";
+import type { ServerCounters } from "./execute.ts";
+import { handlers, type Message } from "./handler.ts";
 import { route } from "./http.ts";
-import { type MessageKind, type Metrics, NOT_A_COMMAND } from "./metrics.ts";
+import type { Metrics } from "./metrics.ts";
 
-type Message = string | Buffer;
-type Socket = ServerWebSocket<Connection<Message> | undefined>;
+/** Before its socket opens, a connection knows only the protocol version its upgrade chose. */
+export interface Upgrade {
+  readonly version: Version;
+}
+/** A socket's data: its `Connection` from the moment it opens. */
+export type SocketData = Connection<Message> | Upgrade;
+type Socket = ServerWebSocket<SocketData>;
 
 /** Close code of a graceful shutdown ("going away"): every request executed was answered. */
 export const CLOSE_GOING_AWAY = 1001;
@@ -59,45 +63,7 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
   let upgrading = 0;
   let draining = false;
 
-  const finish = (texts: string[], kind: MessageKind, started: number): string[] => {
-    for (const text of texts) metrics.response(rsp.statusOf(text));
-    metrics.message(kind, (performance.now() - started) / 1000);
-    return texts;
-  };
-
-  /** Executes one message; never throws. */
-  const handle = (message: Message): Reply => {
-    const started = performance.now();
-    if (typeof message !== "string") {
-      return finish(
-        [rsp.messageError(Status.OpCodeInvalid, "binary frames are not accepted")],
-        NOT_A_COMMAND,
-        started,
-      );
-    }
-    let kind: MessageKind = NOT_A_COMMAND;
-    let reply: Reply;
-    try {
-      const parsed = parseMessage(message);
-      switch (parsed.name) {
-        case "KV_ERR":
-          reply = [rsp.messageError(parsed.st, parsed.m)];
-          break;
-        case "BODY_TYPE":
-          kind = parsed.command;
-          reply = [rsp.bodyTypeError(parsed.command)];
-          break;
-        default:
-          kind = parsed.name;
-          reply = execute(parsed, store, counters);
-      }
-    } catch (error) {
-      reply = [rsp.messageError(Status.Unknown, error instanceof Error ? error.message : "")];
-    }
-    return reply instanceof Promise
-      ? reply.then((texts) => finish(texts, kind, started))
-      : finish(reply, kind, started);
-  };
+  const handle = handlers(store, counters, metrics);
 
   const ctx = {
     store,
@@ -112,7 +78,7 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
   };
 
   const tls = config.security.tls;
-  const server = Bun.serve<Connection<Message> | undefined>({
+  const server = Bun.serve<SocketData>({
     hostname: config.kv.ip,
     port: config.kv.port,
     ...(tls ? { tls: { cert: Bun.file(tls.cert), key: Bun.file(tls.key) } } : {}),
@@ -136,7 +102,8 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
         upgrading--;
         sockets.add(ws);
         metrics.connected(1);
-        ws.data = new Connection(ws, config.limits, handle, messageBytes);
+        const { version } = ws.data as Upgrade;
+        ws.data = new Connection(ws, config.limits, handle[version], messageBytes);
         // Upgraded just before the drain began: nothing to answer.
         if (draining) closeSocket(ws, CLOSE_GOING_AWAY, "server shutting down");
       },
@@ -144,12 +111,12 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
         // Read after the drain began: not executed, not answered, not counted.
         if (draining) return;
         counters.queries++;
-        (ws.data as Connection<Message>).receive(message);
+        connectionOf(ws).receive(message);
       },
       close(ws: Socket, code: number) {
         sockets.delete(ws);
         metrics.connected(-1);
-        ws.data?.closed();
+        if (ws.data instanceof Connection) ws.data.closed();
         // 1009 (too big) and 1008 (backlog) are the client's doing; worth an operator's eye.
         if (code === 1008 || code === 1009) log.info("client error", { closeCode: code });
         else log.debug("connection closed", { closeCode: code });
@@ -161,12 +128,12 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
     url: `${tls ? "wss" : "ws"}://${formatHost(server.hostname ?? config.kv.ip)}:${server.port}/`,
     async drain(timeoutMs) {
       draining = true;
-      for (const ws of sockets) ws.data?.stop();
+      for (const ws of sockets) connectionOf(ws).stop();
       log.info("drain started", { connections: sockets.size });
       let expired = false;
       const answered = Promise.all(
         [...sockets].map(async (ws) => {
-          await ws.data?.whenIdle();
+          await connectionOf(ws).whenIdle();
           if (!expired) closeSocket(ws, CLOSE_GOING_AWAY, "server shutting down");
         }),
       );
@@ -178,7 +145,7 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
       expired = true;
       let unanswered = 0;
       for (const ws of sockets) {
-        const left = ws.data?.unanswered ?? 0;
+        const left = connectionOf(ws).unanswered;
         unanswered += left;
         if (left > 0) closeSocket(ws, CLOSE_DRAIN_TIMED_OUT, "drain timed out");
         else closeSocket(ws, CLOSE_GOING_AWAY, "server shutting down");
@@ -195,6 +162,9 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
     },
   };
 }
+
+/** The connection of an open socket (`sockets` holds only those). */
+const connectionOf = (ws: Socket): Connection<Message> => ws.data as Connection<Message>;
 
 /** Closes a socket that is still open; a second close would replace nothing but costs a call. */
 function closeSocket(ws: Socket, code: number, reason: string): void {

@@ -60,8 +60,7 @@ export interface Store {
   usage?(): StoreUsage;
 }
 
-/** The longest expiry a write may ask for: ten years, in ms. */
-export const MAX_TTL = 315_360_000_000;
+export { MAX_TTL } from "../protocol/numbers.ts";
 
 /** What KV_KEYS asks for. */
 export interface KeysQuery {

@@ -338,8 +338,12 @@ export function storeSuite(
           all.map(() => "1"),
         );
         expect(new Set((await listAll(prefix, 3)).seen)).toEqual(new Set(matching));
-        expect(new Set((await listAll(`\ud800${id}`, 3)).seen)).toEqual(new Set([odd[0]]));
-        expect(new Set((await listAll(`\u0000${id}`, 3)).seen)).toEqual(new Set([odd[1]]));
+        expect(new Set((await listAll(`\ud800${id}`, 3)).seen)).toEqual(
+          new Set([odd[0] as string]),
+        );
+        expect(new Set((await listAll(`\u0000${id}`, 3)).seen)).toEqual(
+          new Set([odd[1] as string]),
+        );
         // A prefix ending in half of a surrogate pair matches the keys that complete the pair.
         const pair = [`${id}\ud83d\ude00`, `${id}\ud83d`];
         await store.set(

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { CLOSE_BACKLOG, type ClientSocket, Connection } from "../../src/server/connection.ts";
-import type { Reply } from "../../src/server/execute.ts";
+import type { Reply } from "../../src/server/handler.ts";
 
 /** A socket that records what was sent, in which cork, and how it was closed. */
 class FakeSocket implements ClientSocket {

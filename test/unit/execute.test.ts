@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { parseMessage } from "../../src/protocol/commands.ts";
+import type { Outcome } from "../../src/protocol/outcome.ts";
+import { parseMessage } from "../../src/protocol/requests-v1.ts";
+import { encodeV1 } from "../../src/protocol/responses-v1.ts";
 import { execute } from "../../src/server/execute.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/store.ts";
@@ -9,7 +11,7 @@ const counters = { version: "9.8.7", queries: 42 };
 function run(message: string, store: Store): Promise<string[]> {
   const command = parseMessage(message);
   if (command.name === "KV_ERR" || command.name === "BODY_TYPE") throw new Error("not a command");
-  return Promise.resolve(execute(command, store, counters));
+  return Promise.resolve(execute(command, store, counters)).then((o) => encodeV1(command, o));
 }
 
 /** A store whose every operation throws, or rejects, with `reason`. */
@@ -26,6 +28,10 @@ function broken(mode: "throw" | "reject", reason = "store down"): Store {
     remove: fail,
     contains: fail,
     append: fail,
+    expire: fail,
+    persist: fail,
+    ttl: fail,
+    keys: fail,
     count: fail,
     clear: fail,
     ready: () => Promise.resolve(false),
@@ -37,9 +43,8 @@ describe("execute", () => {
   test("answers synchronously for a synchronous store", () => {
     const command = parseMessage('{"KV_SET":{"a":1}}');
     if (!("keys" in command)) throw new Error("expected a command");
-    expect(execute(command, new MemoryStore(), counters)).toEqual([
-      '{"KV_SET_RSP":{"st":20,"k":"a"}}',
-    ]);
+    const outcome = execute(command, new MemoryStore(), counters) as Outcome;
+    expect(encodeV1(command, outcome)).toEqual(['{"KV_SET_RSP":{"st":20,"k":"a"}}']);
   });
 
   test("KV_SERVER_INFO reports the counters", async () => {

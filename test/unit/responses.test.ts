@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { type CommandName, parseMessage } from "../../src/protocol/commands.ts";
-import * as rsp from "../../src/protocol/responses.ts";
+import type { CommandName } from "../../src/protocol/commands.ts";
+import { parseMessage } from "../../src/protocol/requests-v1.ts";
+import * as rsp from "../../src/protocol/responses-v1.ts";
 import { Status } from "../../src/protocol/status.ts";
 import { VERSION } from "../../src/version.ts";
 

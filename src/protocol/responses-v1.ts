@@ -1,19 +1,46 @@
-import { COMMAND_NAMES, type CommandName } from "./commands.ts";
+import { COMMAND_NAMES, type Command, type CommandName } from "./commands.ts";
+import { type Outcome, quietSuccess } from "./outcome.ts";
 import { Status } from "./status.ts";
 
 /**
- * Every response text the server sends is built here. Keys arrive as their
- * JSON tokens and values as compact JSON text, so nothing is encoded twice.
+ * Every response text of protocol version 1 is built here. Keys arrive as
+ * their JSON tokens and values as compact JSON text, so nothing is encoded
+ * twice.
  */
 
 const statusPrefix = new Map<CommandName, string>();
-const rspName = (command: CommandName): string => `${command}_RSP`;
-for (const name of COMMAND_NAMES) {
-  statusPrefix.set(name, `{"${rspName(name)}":{"st":`);
-}
+for (const name of COMMAND_NAMES) statusPrefix.set(name, `{"${name}_RSP":{"st":`);
 
 function prefix(command: CommandName): string {
   return statusPrefix.get(command) as string;
+}
+
+/** The responses to a command that ran, in order: one per key, or one for a whole-store command. */
+export function encodeV1(command: Command, outcome: Outcome): string[] {
+  switch (outcome.kind) {
+    case "keys": {
+      const { name } = command;
+      const tokens = (command as { tokens: readonly string[] }).tokens;
+      const { results } = outcome;
+      const out: string[] = [];
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i];
+        if (typeof result === "string") out.push(found(tokens[i] as string, result));
+        else if (typeof result === "number" && !quietSuccess(name, result)) {
+          out.push(keyStatus(name, result, tokens[i] as string));
+        }
+      }
+      return out;
+    }
+    case "count":
+      return [counted(command.name as "KV_COUNT", outcome.cnt)];
+    case "info":
+      return [serverInfo(outcome.qryCnt, outcome.version)];
+    case "failed":
+      return [commandFailed(command.name, outcome.st, outcome.m)];
+    case "page":
+      throw new Error("KV_KEYS is not a command of protocol version 1");
+  }
 }
 
 /** `{"<CMD>_RSP":{"st":<st>,"k":<key>}}` */
@@ -50,24 +77,3 @@ export function messageError(st: Status, m: string): string {
 export function bodyTypeError(command: CommandName): string {
   return keyStatus(command, Status.CommandType, '""');
 }
-
-/**
- * The status of a response this module encoded, for metrics. A found value
- * ends its response with `"st":1`; every other response starts with its status.
- */
-export function statusOf(text: string): number {
-  if (text.endsWith(FOUND_END) && text.startsWith(FOUND_START)) return 1;
-  let i = text.indexOf('"st":') + 5;
-  let st = 0;
-  for (
-    let digit = text.charCodeAt(i) - 48;
-    digit >= 0 && digit <= 9;
-    digit = text.charCodeAt(++i) - 48
-  ) {
-    st = st * 10 + digit;
-  }
-  return st;
-}
-
-const FOUND_START = '{"KV_GET_RSP":';
-const FOUND_END = ',"st":1}}';
