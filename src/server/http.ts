@@ -35,7 +35,7 @@ export const SUBPROTOCOL_V2 = "kvfleet.v2";
 
 /** Whether a `Sec-WebSocket-Protocol` list names version 2 (names are case-sensitive, RFC 6455). */
 function offersV2(offered: string | null): boolean {
-  return offered !== null && offered.split(",").some((name) => name.trim() === SUBPROTOCOL_V2);
+  return offered?.split(",").some((name) => name.trim() === SUBPROTOCOL_V2) ?? false;
 }
 
 /** What the HTTP side needs from the running node. */
