@@ -65,7 +65,7 @@ export class Metrics {
     this.#register(
       "kvfleet_responses_total",
       "counter",
-      "Responses sent, by protocol status.",
+      "Results answered, by protocol status: one per v1 response, one per key or error of a v2 answer.",
       () => STATUSES.map((status) => ({ value: this.#responses[status] ?? 0, labels: { status } })),
     );
     this.#register(
