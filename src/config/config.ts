@@ -13,6 +13,7 @@ export interface Config {
   limits: {
     maxBacklog: number;
     maxInFlight: number;
+    maxWatches: number;
     idleTimeout: number;
     maxConnections: number;
     drainTimeout: number;

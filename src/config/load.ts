@@ -255,6 +255,7 @@ export function loadConfig(sources: ConfigSources): Config {
     limits: {
       maxBacklog: pick("limits.maxBacklog"),
       maxInFlight: pick("limits.maxInFlight"),
+      maxWatches: pick("limits.maxWatches"),
       idleTimeout: pick("limits.idleTimeout"),
       maxConnections: pick("limits.maxConnections"),
       drainTimeout: pick("limits.drainTimeout"),

@@ -104,6 +104,13 @@ export const SETTINGS = {
     env: ["KVFLEET_MAX_IN_FLIGHT"],
     doc: "Requests one connection may have at the store at once; later ones wait in order, unexecuted, counted in its backlog.",
   },
+  "limits.maxWatches": {
+    kind: integer(1, 1000000),
+    default: 1000,
+    flag: "max-watches",
+    env: ["KVFLEET_MAX_WATCHES"],
+    doc: "Watches (KV_WATCH, protocol v2) one connection may hold open at once; past it KV_WATCH answers 12.",
+  },
   "limits.idleTimeout": {
     kind: integer(8, 960),
     default: 180,

@@ -7,10 +7,11 @@ import {
   messageError,
   type PairCommandName,
   type Parsed,
+  type QueryCommandName,
   SHAPES,
   type Version,
 } from "./commands.ts";
-import { wholeNumber } from "./numbers.ts";
+import { QUERIES } from "./queries.ts";
 import { Status } from "./status.ts";
 
 /**
@@ -83,7 +84,7 @@ export function parseNamedBody(sc: Scanner, name: string, version: Version): Par
     case "keys":
       return parseKeys(sc, command as KeyCommandName);
     case "query":
-      return parseQuery(sc);
+      return parseQuery(sc, command as QueryCommandName);
   }
 }
 
@@ -195,48 +196,14 @@ function parseKeys(sc: Scanner, name: KeyCommandName): Command {
   return { name, keys, tokens };
 }
 
-/** The most keys one KV_KEYS page may ask for, and the default. */
-export const KEYS_LIMIT = { max: 1000, default: 100 } as const;
-
 /**
- * KV_KEYS `{"prefix":"...","limit":N,"cursor":"..."}`, every member optional
- * (a null cursor is an absent one, as the last page answers it). The body is
- * small and holds no stored value, so JSON.parse reads it; a repeated member
- * counts with its last value, as JSON.parse keeps it.
+ * The bodies of KV_KEYS, KV_WATCH and KV_UNWATCH: objects of named, typed
+ * members. They are small and hold no stored value, so JSON.parse reads
+ * them; a repeated member counts with its last value, as JSON.parse keeps it.
  */
-function parseQuery(sc: Scanner): Command | BodyTypeError {
+function parseQuery(sc: Scanner, name: QueryCommandName): Command | BodyTypeError {
   const start = sc.pos;
   sc.value();
   const body = JSON.parse(sc.text.slice(start, sc.pos)) as Record<string, unknown>;
-  let prefix = "";
-  let limit: number = KEYS_LIMIT.default;
-  let cursor: string | undefined;
-  for (const [member, value] of Object.entries(body)) {
-    switch (member) {
-      case "prefix":
-        if (typeof value !== "string") return bodyTypeError("KV_KEYS", "prefix must be a string");
-        prefix = value;
-        break;
-      case "limit": {
-        const n = typeof value === "number" ? wholeNumber(value, 1, KEYS_LIMIT.max) : undefined;
-        if (n === undefined) {
-          return bodyTypeError("KV_KEYS", `limit must be an integer from 1 to ${KEYS_LIMIT.max}`);
-        }
-        limit = n;
-        break;
-      }
-      case "cursor":
-        if (value !== null && typeof value !== "string") {
-          return bodyTypeError("KV_KEYS", "cursor must be a string from a previous KV_KEYS_RSP");
-        }
-        cursor = value ?? undefined;
-        break;
-      default:
-        return bodyTypeError("KV_KEYS", `unknown member ${JSON.stringify(member)}`);
-    }
-  }
-  return {
-    name: "KV_KEYS",
-    query: cursor === undefined ? { prefix, limit } : { prefix, limit, cursor },
-  };
+  return QUERIES[name](body);
 }

@@ -12,8 +12,8 @@ export type PairCommandName =
 export type KeyCommandName = "KV_GET" | "KV_RMV" | "KV_CONTAINS" | "KV_PERSIST" | "KV_TTL";
 /** Commands whose body is an object whose members are ignored. */
 export type WholeCommandName = "KV_COUNT" | "KV_CLEAR" | "KV_SERVER_INFO";
-/** KV_KEYS: its body is an object of named, typed members. */
-export type QueryCommandName = "KV_KEYS";
+/** Commands whose body is an object of named, typed members, read whole. */
+export type QueryCommandName = "KV_KEYS" | "KV_WATCH" | "KV_UNWATCH";
 export type CommandName = PairCommandName | KeyCommandName | WholeCommandName | QueryCommandName;
 
 export type BodyShape = "pairs" | "keys" | "whole" | "query";
@@ -37,6 +37,8 @@ const COMMAND_TABLE = {
   KV_PERSIST: ["keys", 2],
   KV_TTL: ["keys", 2],
   KV_KEYS: ["query", 2],
+  KV_WATCH: ["query", 2],
+  KV_UNWATCH: ["query", 2],
 } as const satisfies Record<CommandName, readonly [BodyShape, Version]>;
 
 // Maps, not the object: a name from the wire must never find Object.prototype members.
@@ -76,7 +78,10 @@ export type Command =
   /** `keys[i]` is null where the element was not a string (status 26). */
   | { name: KeyCommandName; keys: (string | null)[]; tokens: string[] }
   | { name: WholeCommandName }
-  | { name: QueryCommandName; query: KeysQuery };
+  | { name: "KV_KEYS"; query: KeysQuery }
+  /** At least one key or prefix; a prefix "" watches every key. */
+  | { name: "KV_WATCH"; keys: readonly string[]; prefixes: readonly string[] }
+  | { name: "KV_UNWATCH"; w: number };
 
 /** A message that can't be tied to a command: answered with `KV_ERR`. */
 export interface MessageError {

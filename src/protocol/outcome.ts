@@ -12,6 +12,8 @@ export type Outcome =
   | { readonly kind: "count"; readonly cnt: number }
   | { readonly kind: "info"; readonly qryCnt: number; readonly version: string }
   | { readonly kind: "page"; readonly keys: readonly string[]; readonly cursor: string | null }
+  /** KV_WATCH (1) and KV_UNWATCH (1, or 22 for a watch the connection does not have). */
+  | { readonly kind: "watch"; readonly st: Status; readonly w: number }
   /** The whole command failed: 100 when the store could not run it, 12 for a cursor it did not make. */
   | { readonly kind: "failed"; readonly st: Status; readonly m: string };
 
@@ -55,6 +57,7 @@ export function forEachAnswered(
       }
       return;
     case "failed":
+    case "watch":
       visit(outcome.st);
       return;
     default:

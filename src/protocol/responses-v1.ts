@@ -39,7 +39,8 @@ export function encodeV1(command: Command, outcome: Outcome): string[] {
     case "failed":
       return [commandFailed(command.name, outcome.st, outcome.m)];
     case "page":
-      throw new Error("KV_KEYS is not a command of protocol version 1");
+    case "watch":
+      throw new Error(`${command.name} is not a command of protocol version 1`);
   }
 }
 

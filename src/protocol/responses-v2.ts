@@ -1,4 +1,5 @@
 import type { Command } from "./commands.ts";
+import type { Change } from "./events.ts";
 import { type Outcome, quietSuccess } from "./outcome.ts";
 import { Status } from "./status.ts";
 
@@ -50,9 +51,36 @@ export function encodeV2(command: Command, id: string | undefined, outcome: Outc
       return [
         `${open(id)}"KV_KEYS_RSP":{"st":1,"keys":${JSON.stringify(outcome.keys)},"cursor":${JSON.stringify(outcome.cursor)}}}`,
       ];
+    case "watch":
+      return [`${open(id)}"${name}_RSP":{"st":${outcome.st},"w":${outcome.w}}}`];
     case "failed":
       return [requestError(id, outcome.st, outcome.m)];
   }
+}
+
+/**
+ * What follows `"w":n` in a change's event, the same for every watch it
+ * goes to, so it is encoded once: `,"k":<key>,"op":"set","v":<value>}}`.
+ */
+export function eventTail(change: Change): string {
+  switch (change.op) {
+    case "set":
+    case "append":
+      return `,"k":${JSON.stringify(change.key)},"op":"${change.op}","v":${change.value}}}`;
+    case "rmv":
+    case "expire":
+      return `,"k":${JSON.stringify(change.key)},"op":"${change.op}"}}`;
+    case "clear":
+      return ',"op":"clear"}}';
+  }
+}
+
+/** The tail of the event that tells a watch it may have missed changes. */
+export const RESET_TAIL = ',"op":"reset"}}';
+
+/** `{"KV_EVENT":{"w":n,...}}` */
+export function eventText(w: number, tail: string): string {
+  return `{"KV_EVENT":{"w":${w}${tail}`;
 }
 
 /** `{"id":<id>,"KV_ERR":{"st":<st>,"m":<reason>}}`, without `id` when it could not be read. */

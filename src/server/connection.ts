@@ -41,6 +41,8 @@ interface Slot {
   texts: string[] | null;
   /** Bytes it holds: its request's while pending, its reply's once ready. */
   bytes: number;
+  /** An event waiting behind replies, not the answer to a request. */
+  event?: true;
 }
 
 /** A request received while the connection's window at the store was full. */
@@ -75,6 +77,8 @@ export class Connection<M> {
   #held = 0;
   #stopped = false;
   #closed = false;
+  /** Slots that hold events, not answers. */
+  #events = 0;
   #idle: (() => void)[] = [];
   #flushQueued = false;
   /**
@@ -127,6 +131,7 @@ export class Connection<M> {
     this.#slots = [];
     this.#head = 0;
     this.#held = 0;
+    this.#events = 0;
     this.#wakeIdle();
   }
 
@@ -136,9 +141,24 @@ export class Connection<M> {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /**
+   * Sends a text that answers no request (a watch's event) after the replies
+   * already due, so that an event never overtakes the answer that opened its
+   * watch. It counts toward the backlog like a reply.
+   */
+  push(text: string): void {
+    if (this.#closed) return;
+    if (this.#head === this.#slots.length) {
+      this.#send([text]);
+      return;
+    }
+    this.#events++;
+    this.#hold({ texts: [text], bytes: Buffer.byteLength(text), event: true });
+  }
+
   /** Requests executed whose replies have not been sent yet. */
   get unanswered(): number {
-    return this.#slots.length - this.#head;
+    return this.#slots.length - this.#head - this.#events;
   }
 
   /** Requests received and not executed yet. */
@@ -234,6 +254,7 @@ export class Connection<M> {
         if (slot.texts === null) break;
         this.#head++;
         this.#held -= slot.bytes;
+        if (slot.event) this.#events--;
         worst = Math.min(worst, this.#write(slot.texts)) as Outcome;
       }
     });

@@ -3,6 +3,7 @@ import { MAX_TTL, wholeNumberText } from "../protocol/numbers.ts";
 import type { KeyResult, Outcome } from "../protocol/outcome.ts";
 import { Status } from "../protocol/status.ts";
 import type { MaybePromise, Store } from "../store/store.ts";
+import type { Session } from "./watches.ts";
 
 /** What KV_SERVER_INFO reports. */
 export interface ServerCounters {
@@ -14,15 +15,17 @@ export interface ServerCounters {
 /**
  * Runs one command against the store. Never throws and never rejects: a
  * failure of the store, or any exception, becomes status 100 for each key
- * of the command, or for the command itself.
+ * of the command, or for the command itself. `session` holds the
+ * connection's watches (version 2).
  */
 export function execute(
   command: Command,
   store: Store,
   counters: ServerCounters,
+  session?: Session,
 ): MaybePromise<Outcome> {
   try {
-    const outcome = run(command, store, counters);
+    const outcome = run(command, store, counters, session);
     return outcome instanceof Promise
       ? outcome.catch((error: unknown) => failed(command, error))
       : outcome;
@@ -31,7 +34,12 @@ export function execute(
   }
 }
 
-function run(command: Command, store: Store, counters: ServerCounters): MaybePromise<Outcome> {
+function run(
+  command: Command,
+  store: Store,
+  counters: ServerCounters,
+  session: Session | undefined,
+): MaybePromise<Outcome> {
   switch (command.name) {
     case "KV_SET":
     case "KV_SETQ":
@@ -65,6 +73,18 @@ function run(command: Command, store: Store, counters: ServerCounters): MaybePro
           ? { kind: "failed", st: Status.CommandType, m: "cursor is not one this store made" }
           : { kind: "page", keys: page.keys, cursor: page.cursor },
       );
+    case "KV_WATCH": {
+      const w = session?.watch(command.keys, command.prefixes);
+      if (w === undefined) {
+        const m = session === undefined ? "no watches here" : "too many watches on this connection";
+        return { kind: "failed", st: Status.CommandType, m };
+      }
+      return w.then((n) => ({ kind: "watch", st: Status.Ok, w: n }));
+    }
+    case "KV_UNWATCH": {
+      const st = session?.unwatch(command.w) ? Status.Ok : Status.KeyNotExist;
+      return { kind: "watch", st, w: command.w };
+    }
     default:
       return command satisfies never;
   }

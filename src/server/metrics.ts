@@ -9,6 +9,7 @@ import {
   renderFamilies,
   type Sample,
 } from "./exposition.ts";
+import type { WatchEvents } from "./watches.ts";
 
 /** Messages that never became a command (binary frames, bad JSON, unknown names). */
 export const NOT_A_COMMAND = "KV_ERR";
@@ -51,6 +52,9 @@ export class Metrics {
   #storeErrors = 0;
   #connections = 0;
   #storeUp = false;
+  #watches = 0;
+  #events = 0;
+  #resets = 0;
 
   constructor() {
     this.#register("kvfleet_connections", "gauge", "Open WebSocket connections.", () => [
@@ -98,6 +102,21 @@ export class Metrics {
           }),
         ),
     );
+    this.#register("kvfleet_watches", "gauge", "Watches open (KV_WATCH, protocol v2).", () => [
+      { value: this.#watches },
+    ]);
+    this.#register(
+      "kvfleet_events_total",
+      "counter",
+      "Change events sent to watches, resets included.",
+      () => [{ value: this.#events }],
+    );
+    this.#register(
+      "kvfleet_watch_resets_total",
+      "counter",
+      "Times the store's change feed was interrupted, so every open watch got a reset.",
+      () => [{ value: this.#resets }],
+    );
     collectDefaultMetrics({ register: this.#process });
     for (const metric of this.#process.getMetricsAsArray()) {
       if (UNSUPPORTED_DEFAULTS.test(metric.name)) this.#process.removeSingleMetric(metric.name);
@@ -127,6 +146,19 @@ export class Metrics {
     const i = REJECT_REASONS.indexOf(reason);
     this.#rejected[i] = (this.#rejected[i] ?? 0) + 1;
   }
+
+  /** What the node's watches report (see `watches.ts`). */
+  readonly watchEvents: WatchEvents = {
+    watching: (delta) => {
+      this.#watches += delta;
+    },
+    sent: (events) => {
+      this.#events += events;
+    },
+    reset: () => {
+      this.#resets++;
+    },
+  };
 
   storeUp(up: boolean): void {
     this.#storeUp = up;

@@ -9,6 +9,7 @@ import type { ServerCounters } from "./execute.ts";
 import { handlers, type Message } from "./handler.ts";
 import { route } from "./http.ts";
 import type { Metrics } from "./metrics.ts";
+import { type Session, Watches } from "./watches.ts";
 
 /** Before its socket opens, a connection knows only the protocol version its upgrade chose. */
 export interface Upgrade {
@@ -64,6 +65,18 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
   let draining = false;
 
   const handle = handlers(store, counters, metrics);
+  const watches = new Watches(store, config.limits.maxWatches, {
+    ...metrics.watchEvents,
+    reset(affected) {
+      metrics.watchEvents.reset(affected);
+      log.warn("watches reset", {
+        watches: affected,
+        reason: "the store's change feed was interrupted",
+      });
+    },
+  });
+  /** The watches of each version 2 connection, ended when it closes. */
+  const sessions = new Map<Socket, Session>();
 
   const ctx = {
     store,
@@ -103,7 +116,13 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
         sockets.add(ws);
         metrics.connected(1);
         const { version } = ws.data as Upgrade;
-        ws.data = new Connection(ws, config.limits, handle[version], messageBytes);
+        if (version === 1) {
+          ws.data = new Connection(ws, config.limits, handle[1], messageBytes);
+        } else {
+          const session = watches.session((text) => connectionOf(ws).push(text));
+          sessions.set(ws, session);
+          ws.data = new Connection(ws, config.limits, handle[2](session), messageBytes);
+        }
         // Upgraded just before the drain began: nothing to answer.
         if (draining) closeSocket(ws, CLOSE_GOING_AWAY, "server shutting down");
       },
@@ -117,6 +136,8 @@ export function startServer({ config, store, version, log, metrics }: ServerDeps
         sockets.delete(ws);
         metrics.connected(-1);
         if (ws.data instanceof Connection) ws.data.closed();
+        sessions.get(ws)?.close();
+        sessions.delete(ws);
         // 1009 (too big) and 1008 (backlog) are the client's doing; worth an operator's eye.
         if (code === 1008 || code === 1009) log.info("client error", { closeCode: code });
         else log.debug("connection closed", { closeCode: code });

@@ -1,3 +1,4 @@
+import type { Change } from "../protocol/events.ts";
 import type { Status } from "../protocol/status.ts";
 
 /** A result now (the memory store) or later (a network store). */
@@ -52,6 +53,14 @@ export interface Store {
   count(): MaybePromise<number>;
   /** Deletes every key in the whole store and answers how many there were. */
   clear(): MaybePromise<number>;
+  /**
+   * Delivers every change the store applies from now on, made through any
+   * node sharing it, to `listener`: per key in the order the store applied
+   * them. Resolves once the feed is live (every change applied after that is
+   * delivered, or a `reset` says some may have been missed), to a function
+   * that ends the feed.
+   */
+  watch(listener: ChangeListener): Promise<() => Promise<void>>;
   /** Resolves true when the store answers now; never rejects. */
   ready(): Promise<boolean>;
   /** Releases connections; the store is unusable afterwards. */
@@ -115,6 +124,14 @@ export type AppendStatus =
 export type ExpireStatus = typeof Status.Ok | typeof Status.KeyNotExist | Failed;
 export type PersistStatus = typeof Status.Ok | typeof Status.KeyNotExist | Failed;
 export type TtlResult = Remaining | typeof Status.KeyNotExist | Failed;
+
+export type { Change } from "../protocol/events.ts";
+
+export interface ChangeListener {
+  change(change: Change): void;
+  /** The feed was interrupted, so changes may have been missed; called once it flows again. */
+  reset(): void;
+}
 
 /**
  * Store connection changes, for logs and metrics, reported after the store's construction,

@@ -42,6 +42,7 @@ const DEFAULTS: Config = {
   limits: {
     maxBacklog: 4194304,
     maxInFlight: 512,
+    maxWatches: 1000,
     idleTimeout: 180,
     maxConnections: 10000,
     drainTimeout: 20,
@@ -77,6 +78,7 @@ describe("config file", () => {
         limits: {
           maxBacklog: 1024,
           maxInFlight: 7,
+          maxWatches: 3,
           idleTimeout: 960,
           maxConnections: 5,
           drainTimeout: 3600,
@@ -91,6 +93,7 @@ describe("config file", () => {
       limits: {
         maxBacklog: 1024,
         maxInFlight: 7,
+        maxWatches: 3,
         idleTimeout: 960,
         maxConnections: 5,
         drainTimeout: 3600,

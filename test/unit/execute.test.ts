@@ -34,6 +34,7 @@ function broken(mode: "throw" | "reject", reason = "store down"): Store {
     keys: fail,
     count: fail,
     clear: fail,
+    watch: fail,
     ready: () => Promise.resolve(false),
     close: () => Promise.resolve(),
   };
