@@ -6,11 +6,14 @@ import type {
   AddStatus,
   AppendStatus,
   ContainsStatus,
+  ExpireStatus,
   GetResult,
+  PersistStatus,
   RemoveStatus,
   SetStatus,
   Store,
   StoreEvents,
+  TtlResult,
 } from "./store.ts";
 
 export { connectRedis, type RedisStoreConfig } from "./redis-client.ts";
@@ -57,12 +60,14 @@ export class RedisStore implements Store {
     this.#batch = new Coalescer(client, this.#timeout, () => this.#whenReady());
   }
 
-  set(keys: readonly string[], values: readonly string[]): Promise<SetStatus[]> {
-    return this.#batch.submit(this.#ops.set, redisKeys(keys), values);
+  set(keys: readonly string[], values: readonly string[], ttl?: number): Promise<SetStatus[]> {
+    if (ttl === undefined) return this.#batch.submit(this.#ops.set, redisKeys(keys), values);
+    return this.#batch.submit(this.#ops.setPx, redisKeys(keys), values, ttl);
   }
 
-  add(keys: readonly string[], values: readonly string[]): Promise<AddStatus[]> {
-    return this.#batch.submit(this.#ops.add, redisKeys(keys), values);
+  add(keys: readonly string[], values: readonly string[], ttl?: number): Promise<AddStatus[]> {
+    if (ttl === undefined) return this.#batch.submit(this.#ops.add, redisKeys(keys), values);
+    return this.#batch.submit(this.#ops.addPx, redisKeys(keys), values, ttl);
   }
 
   get(keys: readonly string[]): Promise<GetResult[]> {
@@ -79,6 +84,18 @@ export class RedisStore implements Store {
 
   append(keys: readonly string[], values: readonly string[]): Promise<AppendStatus[]> {
     return this.#batch.submit(this.#ops.append, redisKeys(keys), values);
+  }
+
+  expire(keys: readonly string[], ms: readonly number[]): Promise<ExpireStatus[]> {
+    return this.#batch.submit(this.#ops.expire, redisKeys(keys), undefined, ms);
+  }
+
+  persist(keys: readonly string[]): Promise<PersistStatus[]> {
+    return this.#batch.submit(this.#ops.persist, redisKeys(keys));
+  }
+
+  ttl(keys: readonly string[]): Promise<TtlResult[]> {
+    return this.#batch.submit(this.#ops.ttl, redisKeys(keys));
   }
 
   count(): Promise<number> {
