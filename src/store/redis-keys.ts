@@ -23,12 +23,13 @@ const RUN_ID = 16;
  * Where a listing is. Slot sets are sorted flat [from, to, from, to...] ranges.
  * `d`: slots whose keys were all listed. `s`: a slot of the master being
  * listed (the lowest not done when it started), which names that master
- * whatever its address. `o`: the slots it held then. `r`: its run_id prefix,
- * "" before its first SCAN: a SCAN cursor means something only to the
- * process that made it (each Redis seeds its hash function at random), so a
- * master that is another process now (restart, failover) is listed again
- * from 0. `p`, `c`: the pass and its SCAN cursor. `k`: keys found and not
- * yet returned. `s` is -1 once every slot is done.
+ * whatever its address. `o`: the slots it held, by its own account, after
+ * its first SCAN. `r`: its run_id prefix, "" before its first SCAN: a SCAN
+ * cursor means something only to the process that made it (each Redis
+ * seeds its hash function at random), so a master that is another process
+ * now (restart, failover) is listed again from 0. `p`, `c`: the pass and its
+ * SCAN cursor. `k`: keys found and not yet returned. `s` is -1 once every
+ * slot is done.
  */
 interface Position {
   d: number[];
@@ -40,30 +41,29 @@ interface Position {
   k: string[];
 }
 
-/** Who holds each slot now, as the client's slot map says. */
+/** The master serving each slot, by the client's slot map (which routes every command). */
 interface Layout {
   owner(slot: number): Redis | undefined;
-  slotsOf(node: Redis): Uint8Array;
+  /** Asks the client to read the slot map anew: a master no longer holds what the map says. */
+  stale(): void;
+  readonly cluster: boolean;
 }
 
 function layout(client: Redis | Cluster): Layout {
-  if (!client.isCluster) {
-    const all = new Uint8Array(SLOTS).fill(1);
-    return { owner: () => client as Redis, slotsOf: () => all };
-  }
+  if (!client.isCluster) return { owner: () => client as Redis, stale() {}, cluster: false };
   const cluster = client as Cluster;
   if (cluster.status !== "ready") throw new Error(`Redis Cluster is ${cluster.status}`);
   const byAddress = new Map<string, Redis>();
   for (const node of cluster.nodes("master")) {
     byAddress.set(`${node.options.host}:${node.options.port}`, node);
   }
-  const owners = Array.from({ length: SLOTS }, (_, slot) => {
-    const address = cluster.slots[slot]?.[0];
-    return address === undefined ? undefined : byAddress.get(address);
-  });
   return {
-    owner: (slot) => owners[slot],
-    slotsOf: (node) => Uint8Array.from(owners, (owner) => (owner === node ? 1 : 0)),
+    owner(slot) {
+      const address = cluster.slots[slot]?.[0];
+      return address === undefined ? undefined : byAddress.get(address);
+    },
+    stale: () => cluster.refreshSlotsCache(),
+    cluster: true,
   };
 }
 
@@ -84,27 +84,57 @@ function toRanges(bits: Uint8Array): number[] {
   return out;
 }
 
-/** The position that starts on the master of the lowest slot not in `done`. */
-function next(map: Layout, done: Uint8Array, carried: string[]): Position {
-  const slot = done.indexOf(0);
-  const d = toRanges(done);
-  if (slot < 0) return { d, s: -1, o: [], r: "", p: 0, c: "0", k: carried };
-  const node = map.owner(slot);
-  if (node === undefined) throw new Error(`no Redis master serves slot ${slot}`);
-  return { d, s: slot, o: toRanges(map.slotsOf(node)), r: "", p: 0, c: "0", k: carried };
+const ALL_SLOTS = new Uint8Array(SLOTS).fill(1);
+
+/**
+ * The slots a Cluster node holds by its own account (its `myself` line of
+ * CLUSTER NODES: `0-5460`, `5461`; `[slot->-id]` marks a migration), which
+ * is current even when the client's slot map is not yet.
+ */
+function ownSlots(nodes: string): Uint8Array {
+  const bits = new Uint8Array(SLOTS);
+  const mine = nodes.split("\n").find((line) => line.split(" ")[2]?.split(",").includes("myself"));
+  for (const field of mine?.split(" ").slice(8) ?? []) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(field.trim());
+    if (range !== null) bits.fill(1, Number(range[1]), Number(range[2] ?? range[1]) + 1);
+  }
+  return bits;
 }
 
-/** SCAN, with the run_id of the process that answers it, sent together on one connection. */
-async function scan(node: Redis, cursor: string, phase: Phase, count: number) {
-  const [info, [after, keys]] = await Promise.all([
+/** One SCAN's answer, with the process that gave it and the slots that node holds now. */
+interface Scanned {
+  readonly runId: string;
+  readonly after: string;
+  readonly keys: string[];
+  readonly held: Uint8Array;
+}
+
+/**
+ * SCAN, sent on one connection with INFO (the run_id) before it and, in a
+ * Cluster, CLUSTER NODES after it: its slots at the end of the SCAN.
+ */
+async function scan(
+  node: Redis,
+  cluster: boolean,
+  cursor: string,
+  phase: Phase,
+  count: number,
+): Promise<Scanned> {
+  const [info, [after, keys], nodes] = await Promise.all([
     node.info("server"),
     phase.match === undefined
       ? node.scan(cursor, "COUNT", count)
       : node.scan(cursor, "MATCH", phase.match, "COUNT", count),
+    cluster ? (node.cluster("NODES") as Promise<string>) : undefined,
   ]);
   const runId = /run_id:(\w+)/.exec(info)?.[1]?.slice(0, RUN_ID);
   if (runId === undefined) throw new Error("Redis INFO has no run_id");
-  return { runId, after, keys };
+  return { runId, after, keys, held: nodes === undefined ? ALL_SLOTS : ownSlots(nodes) };
+}
+
+/** The position that starts on the master of the lowest slot not in `done`. */
+function next(done: Uint8Array): Position {
+  return { d: toRanges(done), s: done.indexOf(0), o: [], r: "", p: 0, c: "0", k: [] };
 }
 
 /** A page's keys and where the listing goes on; `at` is null when it is over. */
@@ -123,7 +153,8 @@ async function page(map: Layout, query: KeysQuery, from: Position): Promise<Page
   const passes = phases(query.prefix);
   const keys = from.k.slice(0, query.limit);
   let carried = from.k.slice(query.limit);
-  let at: Position = { ...from, k: [] };
+  // A cursor made with another prefix may be in a pass this prefix has not: its last one.
+  let at: Position = { ...from, p: Math.min(from.p, passes.length - 1), k: [] };
   let walked = 0;
   let matched = 0;
   let smaller = false;
@@ -131,16 +162,13 @@ async function page(map: Layout, query: KeysQuery, from: Position): Promise<Page
     if (at.s < 0 || keys.length >= query.limit || carried.length > 0) break;
     const node = map.owner(at.s);
     if (node === undefined) throw new Error(`no Redis master serves slot ${at.s}`);
-    const phase = passes[at.p];
-    if (phase === undefined) {
-      at = finish(map, at, node); // a pass past the last (another prefix): nothing left here
-      continue;
-    }
+    const phase = passes[at.p] as Phase;
     const wanted = query.limit - keys.length;
     const count: number = smaller
       ? wanted
       : Math.min(MAX_COUNT, Math.ceil((wanted * (walked + 1)) / (matched + 1)));
-    const reply = await scan(node, at.c, phase, count);
+    const fresh = at.r === "";
+    const reply = await scan(node, map.cluster, fresh ? "0" : at.c, phase, count);
     const found: string[] = [];
     for (const stored of reply.keys) {
       const key = phase.accept(stored);
@@ -149,15 +177,26 @@ async function page(map: Layout, query: KeysQuery, from: Position): Promise<Page
     // Too many to carry: the same SCAN cursor again, walking only as many keys as wanted.
     smaller = found.length > wanted + MAX_CARRY && count > wanted;
     if (smaller) continue;
-    if (at.r !== "" && reply.runId !== at.r) {
+    if (!fresh && reply.runId !== at.r) {
       // Another process now: keep what it returned (real keys), list it again from 0.
-      at = { ...at, r: reply.runId, p: 0, c: "0", o: toRanges(map.slotsOf(node)) };
-    } else if (reply.after !== "0") {
-      at = { ...at, r: reply.runId, c: reply.after };
-    } else if (at.p + 1 < passes.length) {
-      at = { ...at, r: reply.runId, p: at.p + 1, c: "0" };
+      at = { ...at, r: "", p: 0, c: "0", o: [] };
     } else {
-      at = finish(map, at, node);
+      if (fresh && reply.held[at.s] !== 1) map.stale(); // listed all the same, the slot stays to do
+      const o = fresh ? toRanges(reply.held) : at.o;
+      if (reply.after !== "0") {
+        at = { ...at, r: reply.runId, o, c: reply.after };
+      } else if (at.p + 1 < passes.length) {
+        at = { ...at, r: reply.runId, o, p: at.p + 1, c: "0" };
+      } else {
+        // Done with this master: the slots it held from its first SCAN to its last
+        // (a slot gained meanwhile may have had keys moved in behind the SCAN).
+        const done = toBits(at.d);
+        const first = toBits(o);
+        for (let slot = 0; slot < SLOTS; slot++) {
+          if (first[slot] === 1 && reply.held[slot] === 1) done[slot] = 1;
+        }
+        at = next(done);
+      }
     }
     walked += Math.max(count, reply.keys.length);
     matched += found.length;
@@ -166,19 +205,6 @@ async function page(map: Layout, query: KeysQuery, from: Position): Promise<Page
   }
   if (at.s < 0 && carried.length === 0) return { keys, at: null };
   return { keys, at: { ...at, k: carried } };
-}
-
-/**
- * The master `node` is listed: the slots it held from the start of its
- * listing to now are done (a slot it gained meanwhile may have had keys
- * moved in behind the SCAN: it stays to do), and the next master starts.
- */
-function finish(map: Layout, at: Position, node: Redis): Position {
-  const done = toBits(at.d);
-  const held = toBits(at.o);
-  const now = map.slotsOf(node);
-  for (let slot = 0; slot < SLOTS; slot++) if (held[slot] === 1 && now[slot] === 1) done[slot] = 1;
-  return next(map, done, []);
 }
 
 /**
@@ -196,7 +222,7 @@ export async function listKeys(
     if (from === undefined) return null;
   }
   const map = layout(client);
-  const { keys, at } = await page(map, query, from ?? next(map, new Uint8Array(SLOTS), []));
+  const { keys, at } = await page(map, query, from ?? next(new Uint8Array(SLOTS)));
   return { keys, cursor: at === null ? null : encodeCursor(kind, at) };
 }
 
