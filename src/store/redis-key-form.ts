@@ -58,7 +58,8 @@ const literal = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
  * the JSON text), so the patterns use the prefix without it and the exact
  * test is `startsWith` on the decoded key. Plain keys are well-formed and do
  * not start with NUL: a prefix that is neither has no plain pass. A prefix
- * with nothing left to match scans once, unfiltered, for both forms.
+ * with nothing left to match scans once, unfiltered, for both forms, and so
+ * does, with one pattern for both, a prefix JSON writes as it is.
  */
 export function phases(prefix: string): Phase[] {
   const high = /[\ud800-\udbff]$/.test(prefix);
@@ -72,6 +73,10 @@ export function phases(prefix: string): Phase[] {
     accept: (s) => (s.charCodeAt(0) === 0 ? startingWith(protocolKey(s), prefix) : undefined),
   };
   if (!plain) return [escaped];
+  const both = bothForms(cut);
+  if (both !== undefined) {
+    return [{ match: both, accept: (s) => startingWith(protocolKey(s), prefix) }];
+  }
   return [
     {
       match: `${literal(cut)}*`,
@@ -79,6 +84,24 @@ export function phases(prefix: string): Phase[] {
     },
     escaped,
   ];
+}
+
+/**
+ * One MATCH pattern for both forms of the keys starting with `cut`, or
+ * undefined: the plain form starts `c0 c1 rest`, the escaped one
+ * `NUL " c0 c1 rest` when JSON escapes nothing in `cut`, so
+ * `[c0 NUL][c1 "]*rest*` finds both (and a few keys that merely hold `rest`
+ * further on, which `accept` drops), in one walk of the keyspace instead of
+ * two. The classes match one byte each: only for ASCII c0 and c1.
+ */
+function bothForms(cut: string): string | undefined {
+  const ascii = (c: string | undefined) => c !== undefined && c >= " " && c <= "~";
+  if (JSON.stringify(cut) !== `"${cut}"` || !ascii(cut[0])) return undefined;
+  const first = `[\\${cut[0]}\\\u0000]`;
+  if (cut.length === 1) return `${first}*`;
+  if (!ascii(cut[1])) return undefined;
+  const rest = cut.length > 2 ? `${literal(cut.slice(2))}*` : "";
+  return `${first}[\\${cut[1]}\\"]*${rest}`;
 }
 
 const startingWith = (key: string | undefined, prefix: string) =>
