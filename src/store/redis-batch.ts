@@ -119,17 +119,10 @@ export class Coalescer {
       this.#turn ??= { groups: [], requests: [], started: performance.now() };
       const turn = this.#turn;
       turn.requests.push(request);
+      const o = op as Operation<unknown>;
       for (let i = 0; i < keys.length; i++) {
         const t = typeof ttl === "number" ? ttl : (ttl[i] as number);
-        this.#add(
-          turn,
-          op as Operation<unknown>,
-          keys[i] as string,
-          values?.[i] ?? "",
-          t,
-          request,
-          i,
-        );
+        this.#add(turn, o, keys[i] as string, values?.[i] ?? "", t, request, i);
       }
       if (this.#scheduled) return;
       if (this.#inFlight === 0 && this.#client.status === "ready") {
@@ -172,14 +165,8 @@ export class Coalescer {
     }
     let group = byTarget.get(target);
     if (group === undefined || group.keys.length >= MAX_GROUP) {
-      group = {
-        op,
-        keys: [],
-        values: [],
-        ttls: op.timed ? [] : NO_TTLS,
-        requests: [],
-        indexes: [],
-      };
+      const ttls = op.timed ? [] : NO_TTLS;
+      group = { op, keys: [], values: [], ttls, requests: [], indexes: [] };
       byTarget.set(target, group);
       turn.groups.push(group);
     }
