@@ -9,11 +9,17 @@ type Failed = typeof Status.Unknown;
  * keys in one command (MGET or a `*_MANY_LUA` script, one reply per key),
  * `one` for a single key (the plain command, cheaper than a script), and
  * `result` from either reply to the store's result.
+ *
+ * A `timed` operation also takes a number per key (a ttl or an expiry in
+ * ms): a group mixes the keys of many requests, each with its own ttl, so
+ * the ttl travels beside the key like its value. Only timed operations get
+ * that column; the others' groups carry none (`ttls` is empty, `ttl` 0).
  */
 export interface Operation<R> {
-  many(keys: string[], values: string[]): Promise<unknown[]>;
-  one(key: string, value: string): Promise<unknown>;
+  many(keys: string[], values: string[], ttls: number[]): Promise<unknown[]>;
+  one(key: string, value: string, ttl: number): Promise<unknown>;
   result(reply: unknown): R | Failed;
+  readonly timed?: boolean;
 }
 
 /** The keys of one store call, answered together once each has settled. */
@@ -29,9 +35,14 @@ interface Group {
   readonly op: Operation<unknown>;
   readonly keys: string[];
   readonly values: string[];
+  /** One per key for a timed operation; the shared empty NO_TTLS otherwise. */
+  readonly ttls: number[];
   readonly requests: Request[];
   readonly indexes: number[];
 }
+
+/** The ttl column of every group of an operation that is not timed: never written. */
+const NO_TTLS: number[] = [];
 
 /** The keys of every request that arrives within one turn of the event loop. */
 interface Turn {
@@ -90,11 +101,16 @@ export class Coalescer {
     this.#whenReady = whenReady;
   }
 
-  /** The result of `op` for each key, in order; `values[i]` goes with `keys[i]` where the op takes one. */
+  /**
+   * The result of `op` for each key, in order; `values[i]` goes with `keys[i]`
+   * where the op takes one, and for a timed op `ttl` (one for every key, or
+   * one per key).
+   */
   submit<R>(
     op: Operation<R>,
     keys: readonly string[],
     values?: readonly string[],
+    ttl: number | readonly number[] = 0,
   ): Promise<(R | Failed)[]> {
     const out: unknown[] = new Array(keys.length).fill(Status.Unknown);
     if (keys.length === 0) return Promise.resolve(out as (R | Failed)[]);
@@ -103,8 +119,10 @@ export class Coalescer {
       this.#turn ??= { groups: [], requests: [], started: performance.now() };
       const turn = this.#turn;
       turn.requests.push(request);
+      const o = op as Operation<unknown>;
       for (let i = 0; i < keys.length; i++) {
-        this.#add(turn, op as Operation<unknown>, keys[i] as string, values?.[i] ?? "", request, i);
+        const t = typeof ttl === "number" ? ttl : (ttl[i] as number);
+        this.#add(turn, o, keys[i] as string, values?.[i] ?? "", t, request, i);
       }
       if (this.#scheduled) return;
       if (this.#inFlight === 0 && this.#client.status === "ready") {
@@ -129,6 +147,7 @@ export class Coalescer {
     op: Operation<unknown>,
     key: string,
     value: string,
+    ttl: number,
     request: Request,
     index: number,
   ): void {
@@ -146,12 +165,14 @@ export class Coalescer {
     }
     let group = byTarget.get(target);
     if (group === undefined || group.keys.length >= MAX_GROUP) {
-      group = { op, keys: [], values: [], requests: [], indexes: [] };
+      const ttls = op.timed ? [] : NO_TTLS;
+      group = { op, keys: [], values: [], ttls, requests: [], indexes: [] };
       byTarget.set(target, group);
       turn.groups.push(group);
     }
     group.keys.push(key);
     group.values.push(value);
+    if (op.timed) group.ttls.push(ttl);
     group.requests.push(request);
     group.indexes.push(index);
   }
@@ -201,7 +222,7 @@ export class Coalescer {
 
   #run(group: Group, settle: Settle): void {
     const { op, requests, indexes } = group;
-    let { keys, values } = group;
+    let { keys, values, ttls } = group;
     // A key being retried after a redirection runs after its retry, whatever the group.
     let at = indexes.map((_, i) => i);
     if (this.#retrying.size > 0 && keys.some((key) => this.#retrying.has(key))) {
@@ -213,14 +234,15 @@ export class Coalescer {
       if (at.length === 0) return;
       keys = at.map((i) => keys[i] as string);
       values = at.map((i) => values[i] as string);
+      if (op.timed) ttls = at.map((i) => ttls[i] as number);
     }
     const done = (j: number, result: unknown) =>
       settle(requests[at[j] as number] as Request, indexes[at[j] as number] as number, result);
     const cluster = this.#client.isCluster;
     const reply =
       keys.length === 1
-        ? op.one(keys[0] as string, values[0] as string).then((r) => [r])
-        : op.many(keys, values);
+        ? op.one(keys[0] as string, values[0] as string, ttls[0] ?? 0).then((r) => [r])
+        : op.many(keys, values, ttls);
     this.#inFlight++;
     reply.then(
       (replies) => {
@@ -252,12 +274,13 @@ export class Coalescer {
   #retry(group: Group, i: number, settle: Settle): void {
     const key = group.keys[i] as string;
     const value = group.values[i] as string;
+    const ttl = group.ttls[i] ?? 0;
     const request = group.requests[i] as Request;
     const index = group.indexes[i] as number;
     const { op } = group;
     const previous = this.#retrying.get(key) ?? Promise.resolve();
     const next = previous
-      .then(() => op.one(key, value))
+      .then(() => op.one(key, value, ttl))
       .then(
         (r) => settle(request, index, op.result(r)),
         () => settle(request, index, Status.Unknown),

@@ -5,9 +5,13 @@ import type {
   AddStatus,
   AppendStatus,
   ContainsStatus,
+  ExpireStatus,
   GetResult,
+  PersistStatus,
+  Remaining,
   RemoveStatus,
   SetStatus,
+  TtlResult,
 } from "./store.ts";
 
 type Failed = typeof Status.Unknown;
@@ -19,6 +23,23 @@ export interface Operations {
   remove: Operation<RemoveStatus>;
   contains: Operation<ContainsStatus>;
   append: Operation<AppendStatus>;
+  /** set and add with a ttl: separate operations, so the ones without keep their scripts. */
+  setPx: Operation<SetStatus>;
+  addPx: Operation<AddStatus>;
+  expire: Operation<ExpireStatus>;
+  persist: Operation<PersistStatus>;
+  ttl: Operation<TtlResult>;
+}
+
+/** One shared answer for every persistent key. */
+const PERSISTENT: Remaining = Object.freeze({ ms: null });
+
+/** PTTL's reply: -2 for a missing key, -1 for a persistent one, else the ms left. */
+function remaining(reply: unknown): TtlResult {
+  if (typeof reply !== "number") return Status.Unknown;
+  if (reply === -2) return Status.KeyNotExist;
+  if (reply === -1) return PERSISTENT;
+  return reply >= 0 ? { ms: reply } : Status.Unknown;
 }
 
 /** A reply of 1 or 0 (from a plain command or a script) as one of two statuses; -1 or else is 100. */
@@ -29,8 +50,8 @@ const either =
 
 /**
  * How each operation runs on Redis. Scripts take the group's keys, then one
- * value per key; `MGET` reads a group on a single Redis, where keys of any
- * slot are allowed.
+ * value per key, then (timed scripts) one ttl per key; `MGET` reads a group
+ * on a single Redis, where keys of any slot are allowed.
  */
 export function operations(client: Redis | Cluster): Operations {
   type Script = (first: string, ...args: (string | number)[]) => Promise<unknown[]>;
@@ -38,6 +59,11 @@ export function operations(client: Redis | Cluster): Operations {
     run(keys[0] as string, keys.length, ...keys, ...values);
   const keysOnly = (run: Script) => (keys: string[]) =>
     run(keys[0] as string, keys.length, ...keys);
+  const timed = (run: Script) => (keys: string[], values: string[], ttls: number[]) =>
+    run(keys[0] as string, keys.length, ...keys, ...values, ...ttls);
+  // KV_EXPIRE has no value: its ms go where a value would (see EXPIRE_MANY_LUA).
+  const msOnly = (run: Script) => (keys: string[], _values: string[], ms: number[]) =>
+    run(keys[0] as string, keys.length, ...keys, ...ms);
   return {
     set: {
       many: many((k, ...a) => client.kvfleetSetMany(k, ...a)),
@@ -79,6 +105,35 @@ export function operations(client: Redis | Cluster): Operations {
             : reply === 41
               ? Status.ValueTypeInvalid
               : Status.Unknown,
+    },
+    setPx: {
+      timed: true,
+      many: timed((k, ...a) => client.kvfleetSetPxMany(k, ...a)),
+      one: (key, value, ttl) => client.kvfleetSetPx(key, value, ttl),
+      result: either(Status.KeyUpdated, Status.KeySet),
+    },
+    addPx: {
+      timed: true,
+      many: timed((k, ...a) => client.kvfleetAddPxMany(k, ...a)),
+      one: (key, value, ttl) =>
+        client.set(key, value, "PX", ttl, "NX").then((ok) => (ok === null ? 0 : 1)),
+      result: either(Status.KeySet, Status.KeyExists),
+    },
+    expire: {
+      timed: true,
+      many: msOnly((k, ...a) => client.kvfleetExpireMany(k, ...a)),
+      one: (key, _value, ms) => client.pexpire(key, ms),
+      result: either(Status.Ok, Status.KeyNotExist),
+    },
+    persist: {
+      many: keysOnly((k, ...a) => client.kvfleetPersistMany(k, ...a)),
+      one: (key) => client.kvfleetPersist(key),
+      result: either(Status.Ok, Status.KeyNotExist),
+    },
+    ttl: {
+      many: keysOnly((k, ...a) => client.kvfleetPttlMany(k, ...a)),
+      one: (key) => client.pttl(key),
+      result: remaining,
     },
   };
 }

@@ -1,4 +1,7 @@
 import type { Cluster, Redis, RedisKey, Result } from "ioredis";
+import { APPEND_FUNCTION, APPEND_LUA } from "./redis-append-lua.ts";
+
+export { APPEND_LUA };
 
 /**
  * SET that also tells whether the key existed, in one atomic round trip, so
@@ -10,131 +13,22 @@ if redis.call('SET', KEYS[1], ARGV[1], 'GET') then return 1 end
 return 0`;
 
 /**
- * KV_APPEND on the stored JSON text, the same as `json/append.ts`. Replies
- * 1 Ok, 22 KeyNotExist or 41 ValueTypeInvalid (value untouched).
- *
- * Values never go through cjson: it turns [] into {}, rounds numbers beyond
- * 2^53, reorders members and gives up on deep nesting. Both texts are compact
- * JSON written by kvfleet, so the first byte names the type, and a small
- * scanner finds the top-level members of an object while skipping nested
- * values by depth (honouring strings). Member names are compared decoded:
- * `\u` escapes become UTF-8, surrogate pairs combined, so "\u0061" is "a".
+ * SET_AND_REPORT_LUA with an expiry: ARGV[2] ms from now. A separate
+ * script, so the SET without a ttl (v1's hot path) stays as it was.
  */
-const APPEND_FUNCTION = String.raw`
-local byte, char, sub, find, floor = string.byte, string.char, string.sub, string.find, math.floor
+export const SET_PX_LUA = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET') then return 1 end
+return 0`;
 
-local function string_end(s, i)
-  local j, escaped = i + 1, false
-  while true do
-    local q = find(s, '["\\]', j)
-    if byte(s, q) == 34 then return q + 1, escaped end
-    escaped = true
-    j = q + 2
-  end
-end
+/**
+ * KV_PERSIST answers 1 whether or not the key had an expiry, so PERSIST's
+ * own reply (0 for both "no expiry" and "no key") is not enough: EXISTS in
+ * the same script tells the missing key apart, atomically. Replies 1 or 0.
+ */
+const PERSIST_ONE =
+  "if redis.call('EXISTS', key) == 0 then return 0 end redis.call('PERSIST', key) return 1";
 
-local function value_end(s, i)
-  local c = byte(s, i)
-  if c == 34 then return (string_end(s, i)) end
-  if c ~= 91 and c ~= 123 then return find(s, '[,}%]]', i) end
-  local depth, j = 0, i
-  while true do
-    local q = find(s, '["{}%[%]]', j)
-    local d = byte(s, q)
-    if d == 34 then
-      j = string_end(s, q)
-    else
-      if d == 91 or d == 123 then depth = depth + 1 else depth = depth - 1 end
-      j = q + 1
-      if depth == 0 then return j end
-    end
-  end
-end
-
-local function utf8(cp)
-  if cp < 128 then return char(cp) end
-  if cp < 2048 then return char(192 + floor(cp / 64), 128 + cp % 64) end
-  if cp < 65536 then
-    return char(224 + floor(cp / 4096), 128 + floor(cp / 64) % 64, 128 + cp % 64)
-  end
-  return char(240 + floor(cp / 262144), 128 + floor(cp / 4096) % 64,
-    128 + floor(cp / 64) % 64, 128 + cp % 64)
-end
-
-local SIMPLE = { [98] = '\b', [102] = '\f', [110] = '\n', [114] = '\r', [116] = '\t' }
-
-local function unescape(s)
-  local out, i = {}, 1
-  while true do
-    local j = find(s, '\\', i, true)
-    if not j then
-      out[#out + 1] = sub(s, i)
-      return table.concat(out)
-    end
-    out[#out + 1] = sub(s, i, j - 1)
-    local c = byte(s, j + 1)
-    if c == 117 then
-      local cp = tonumber(sub(s, j + 2, j + 5), 16)
-      i = j + 6
-      if cp >= 55296 and cp <= 56319 and byte(s, i) == 92 and byte(s, i + 1) == 117 then
-        local low = tonumber(sub(s, i + 2, i + 5), 16)
-        if low >= 56320 and low <= 57343 then
-          cp = 65536 + (cp - 55296) * 1024 + (low - 56320)
-          i = i + 6
-        end
-      end
-      out[#out + 1] = utf8(cp)
-    else
-      out[#out + 1] = SIMPLE[c] or char(c)
-      i = j + 2
-    end
-  end
-end
-
-local function each_member(s, visit)
-  local i = 2
-  while byte(s, i) == 34 do
-    local name_end, escaped = string_end(s, i)
-    local name = sub(s, i + 1, name_end - 2)
-    if escaped then name = unescape(name) end
-    local member_end = value_end(s, name_end + 1)
-    visit(name, i, member_end)
-    i = member_end + 1
-  end
-end
-
-local function append(key, added)
-local stored = redis.call('GET', key)
-if not stored then return 22 end
-local kind = byte(stored, 1)
-if kind ~= byte(added, 1) then return 41 end
-local combined
-if kind == 34 then
-  combined = sub(stored, 1, -2) .. sub(added, 2)
-elseif kind == 91 then
-  if #added == 2 then return 1 end
-  if #stored == 2 then combined = added else combined = sub(stored, 1, -2) .. ',' .. sub(added, 2) end
-elseif kind == 123 then
-  local names, extra = {}, {}
-  each_member(stored, function(name) names[name] = true end)
-  each_member(added, function(name, from, to)
-    if not names[name] then
-      names[name] = true
-      extra[#extra + 1] = sub(added, from, to - 1)
-    end
-  end)
-  if #extra == 0 then return 1 end
-  local tail = table.concat(extra, ',')
-  if #stored == 2 then combined = '{' .. tail .. '}' else combined = sub(stored, 1, -2) .. ',' .. tail .. '}' end
-else
-  return 41
-end
-redis.call('SET', key, combined)
-return 1
-end`;
-
-export const APPEND_LUA = `${APPEND_FUNCTION}
-return append(KEYS[1], ARGV[1])`;
+export const PERSIST_LUA = `local key = KEYS[1] ${PERSIST_ONE}`;
 
 /**
  * Counts and deletes the keys of one node's database atomically, so the
@@ -156,15 +50,22 @@ return n`;
  * same master). A key whose call fails (WRONGTYPE, or a key this master no
  * longer holds during a resharding) answers its error in its place without
  * stopping the others, so the script never fails halfway.
+ *
+ * A `timed` script takes a ttl per key after the values (ARGV: n, keys,
+ * values, ttls) and its `one` a third argument; the others are unchanged.
  */
-function forEachKey(flags: string, one: string, prelude = ""): string {
+function forEachKey(flags: string, one: string, prelude = "", timed = false): string {
+  const params = timed ? "key, value, ttl" : "key, value";
+  const args = timed
+    ? "ARGV[1 + i], ARGV[1 + n + i], ARGV[1 + 2 * n + i]"
+    : "ARGV[1 + i], ARGV[1 + n + i]";
   return `#!lua flags=${flags}
 ${prelude}
-local function one(key, value) ${one} end
+local function one(${params}) ${one} end
 local n = tonumber(ARGV[1])
 local out = {}
 for i = 1, n do
-  local ok, r = pcall(one, ARGV[1 + i], ARGV[1 + n + i])
+  local ok, r = pcall(one, ${args})
   if ok then out[i] = r elseif type(r) == 'table' then out[i] = r else out[i] = { err = tostring(r) } end
 end
 return out`;
@@ -179,6 +80,37 @@ export const SET_MANY_LUA = forEachKey(
 export const ADD_MANY_LUA = forEachKey(
   "allow-cross-slot-keys",
   "if redis.call('SET', key, value, 'NX') then return 1 end return 0",
+);
+/** Per key: 1 when the key existed, 0 when it was new; it expires `ttl` ms from now. */
+export const SET_PX_MANY_LUA = forEachKey(
+  "allow-cross-slot-keys",
+  "if redis.call('SET', key, value, 'PX', ttl, 'GET') then return 1 end return 0",
+  "",
+  true,
+);
+/** Per key: 1 when stored (expiring `ttl` ms from now), 0 when the key existed. */
+export const ADD_PX_MANY_LUA = forEachKey(
+  "allow-cross-slot-keys",
+  "if redis.call('SET', key, value, 'PX', ttl, 'NX') then return 1 end return 0",
+  "",
+  true,
+);
+/**
+ * Per key: 1 when the key now expires `value` ms from now, 0 when it is
+ * missing. The ms travel in the value's place (the op has no other value).
+ * PEXPIRE and PERSIST never grow the data, and Redis runs them alone at
+ * `maxmemory`, so their scripts carry `allow-oom` as DEL_MANY_LUA does.
+ */
+export const EXPIRE_MANY_LUA = forEachKey(
+  "allow-oom,allow-cross-slot-keys",
+  "return redis.call('PEXPIRE', key, value)",
+);
+/** Per key: 1 or 0 (see PERSIST_LUA). */
+export const PERSIST_MANY_LUA = forEachKey("allow-oom,allow-cross-slot-keys", PERSIST_ONE);
+/** Per key: PTTL's reply, -2 missing, -1 persistent, else the ms left. */
+export const PTTL_MANY_LUA = forEachKey(
+  "no-writes,allow-cross-slot-keys",
+  "return redis.call('PTTL', key)",
 );
 /** Per key: 1, 22 or 41 (see APPEND_LUA). */
 export const APPEND_MANY_LUA = forEachKey(
@@ -211,6 +143,10 @@ declare module "ioredis" {
   interface RedisCommander<Context> {
     /** {@link SET_AND_REPORT_LUA}: 1 when the key existed, 0 when it was new. */
     kvfleetSet(key: RedisKey, value: string): Result<0 | 1, Context>;
+    /** {@link SET_PX_LUA}: 1 when the key existed, 0 when it was new. */
+    kvfleetSetPx(key: RedisKey, value: string, ttl: number): Result<0 | 1, Context>;
+    /** {@link PERSIST_LUA}: 1 when the key exists (now persistent), 0 when missing. */
+    kvfleetPersist(key: RedisKey): Result<0 | 1, Context>;
     /** {@link APPEND_LUA}: 1, 22 or 41. */
     kvfleetAppend(key: RedisKey, value: string): Result<1 | 22 | 41, Context>;
     /** {@link CLEAR_LUA}: the number of keys deleted on this node. */
@@ -221,6 +157,11 @@ declare module "ioredis" {
      * key that failed answers its error (a ReplyError) in its place.
      */
     kvfleetSetMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetSetPxMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetAddPxMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetExpireMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetPersistMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetPttlMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
     kvfleetAddMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
     kvfleetAppendMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
     kvfleetGetMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
@@ -247,4 +188,11 @@ export function defineScripts(client: Redis | Cluster): void {
   client.defineCommand("kvfleetGetMany", { numberOfKeys: 1, lua: GET_MANY_LUA });
   client.defineCommand("kvfleetDelMany", { numberOfKeys: 1, lua: DEL_MANY_LUA });
   client.defineCommand("kvfleetExistsMany", { numberOfKeys: 1, lua: EXISTS_MANY_LUA });
+  client.defineCommand("kvfleetSetPx", { numberOfKeys: 1, lua: SET_PX_LUA });
+  client.defineCommand("kvfleetPersist", { numberOfKeys: 1, lua: PERSIST_LUA });
+  client.defineCommand("kvfleetSetPxMany", { numberOfKeys: 1, lua: SET_PX_MANY_LUA });
+  client.defineCommand("kvfleetAddPxMany", { numberOfKeys: 1, lua: ADD_PX_MANY_LUA });
+  client.defineCommand("kvfleetExpireMany", { numberOfKeys: 1, lua: EXPIRE_MANY_LUA });
+  client.defineCommand("kvfleetPersistMany", { numberOfKeys: 1, lua: PERSIST_MANY_LUA });
+  client.defineCommand("kvfleetPttlMany", { numberOfKeys: 1, lua: PTTL_MANY_LUA });
 }

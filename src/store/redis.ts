@@ -1,19 +1,27 @@
 import type { Cluster, Redis } from "ioredis";
 import { Coalescer } from "./redis-batch.ts";
+import { redisKeys } from "./redis-key-form.ts";
+import { listKeys } from "./redis-keys.ts";
 import { type Operations, operations } from "./redis-operations.ts";
 import { defineScripts } from "./redis-scripts.ts";
 import type {
   AddStatus,
   AppendStatus,
   ContainsStatus,
+  ExpireStatus,
   GetResult,
+  KeysPage,
+  KeysQuery,
+  PersistStatus,
   RemoveStatus,
   SetStatus,
   Store,
   StoreEvents,
+  TtlResult,
 } from "./store.ts";
 
 export { connectRedis, type RedisStoreConfig } from "./redis-client.ts";
+export { redisKey } from "./redis-key-form.ts";
 
 /** Used when the client has no `commandTimeout`, as the config's default. */
 const DEFAULT_TIMEOUT = 1000;
@@ -57,12 +65,14 @@ export class RedisStore implements Store {
     this.#batch = new Coalescer(client, this.#timeout, () => this.#whenReady());
   }
 
-  set(keys: readonly string[], values: readonly string[]): Promise<SetStatus[]> {
-    return this.#batch.submit(this.#ops.set, redisKeys(keys), values);
+  set(keys: readonly string[], values: readonly string[], ttl?: number): Promise<SetStatus[]> {
+    if (ttl === undefined) return this.#batch.submit(this.#ops.set, redisKeys(keys), values);
+    return this.#batch.submit(this.#ops.setPx, redisKeys(keys), values, ttl);
   }
 
-  add(keys: readonly string[], values: readonly string[]): Promise<AddStatus[]> {
-    return this.#batch.submit(this.#ops.add, redisKeys(keys), values);
+  add(keys: readonly string[], values: readonly string[], ttl?: number): Promise<AddStatus[]> {
+    if (ttl === undefined) return this.#batch.submit(this.#ops.add, redisKeys(keys), values);
+    return this.#batch.submit(this.#ops.addPx, redisKeys(keys), values, ttl);
   }
 
   get(keys: readonly string[]): Promise<GetResult[]> {
@@ -79,6 +89,23 @@ export class RedisStore implements Store {
 
   append(keys: readonly string[], values: readonly string[]): Promise<AppendStatus[]> {
     return this.#batch.submit(this.#ops.append, redisKeys(keys), values);
+  }
+
+  expire(keys: readonly string[], ms: readonly number[]): Promise<ExpireStatus[]> {
+    return this.#batch.submit(this.#ops.expire, redisKeys(keys), undefined, ms);
+  }
+
+  persist(keys: readonly string[]): Promise<PersistStatus[]> {
+    return this.#batch.submit(this.#ops.persist, redisKeys(keys));
+  }
+
+  ttl(keys: readonly string[]): Promise<TtlResult[]> {
+    return this.#batch.submit(this.#ops.ttl, redisKeys(keys));
+  }
+
+  /** SCAN, a bounded number of round trips per call (see `redis-keys.ts`). */
+  keys(query: KeysQuery): Promise<KeysPage | null> {
+    return this.#wholeStore("keys", () => listKeys(this.#client, this.description, query));
   }
 
   count(): Promise<number> {
@@ -134,13 +161,24 @@ export class RedisStore implements Store {
 
   /** Sums a per-node count over every master's database. */
   #whole(what: string, run: (node: Redis) => Promise<number>): Promise<number> {
-    this.#batch.flushNow();
-    const counted = this.#whenReady().then(async (ready) => {
-      if (!ready) throw new Error(`Redis is ${this.#client.status}`);
+    return this.#wholeStore(what, async () => {
       const counts = await Promise.all(this.#nodes().map(run));
       return counts.reduce((sum, n) => sum + n, 0);
     });
-    return this.#deadline(counted, what);
+  }
+
+  /**
+   * Runs a command on the whole store once the client is ready, within the
+   * timeout, after what this turn gathered, so that it sees the writes asked
+   * for before it.
+   */
+  #wholeStore<T>(what: string, run: () => Promise<T>): Promise<T> {
+    this.#batch.flushNow();
+    const done = this.#whenReady().then((ready) => {
+      if (!ready) throw new Error(`Redis is ${this.#client.status}`);
+      return run();
+    });
+    return this.#deadline(done, what);
   }
 
   /**
@@ -164,31 +202,6 @@ export class RedisStore implements Store {
     });
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   }
-}
-
-/**
- * The Redis key of a protocol key. Redis keys are bytes and ioredis writes
- * strings as UTF-8, which has no form for a lone surrogate: `"\ud800"` and
- * `"\udc00"` would both become U+FFFD and collide. Such keys, and keys that
- * start with NUL, are stored as NUL followed by their JSON text instead, a
- * form no key of the first kind can take.
- */
-export function redisKey(key: string): string {
-  return key.isWellFormed() && key.charCodeAt(0) !== 0 ? key : `\u0000${JSON.stringify(key)}`;
-}
-
-/** The Redis keys of a call's keys; the same array when no key needs another form. */
-function redisKeys(keys: readonly string[]): readonly string[] {
-  let out: string[] | undefined;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    const stored = redisKey(key);
-    if (stored !== key) {
-      out ??= keys.slice();
-      out[i] = stored;
-    }
-  }
-  return out ?? keys;
 }
 
 /** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */

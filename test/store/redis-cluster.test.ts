@@ -36,6 +36,38 @@ test("a batch sent while the cluster client is still connecting waits for it", a
   await store.close();
 });
 
+test("set and add with a ttl racing on new keys through 5 cluster clients: exactly one 20", async () => {
+  const stores = Array.from(
+    { length: 5 },
+    () =>
+      new RedisStore(connectRedis({ type: "redis", cluster: cluster.urls, commandTimeout: 2000 })),
+  );
+  await waitFor("every cluster client to be ready", async () =>
+    (await Promise.all(stores.map((s) => s.ready()))).every(Boolean),
+  );
+  const id = () => crypto.randomUUID();
+  for (let round = 0; round < 10; round++) {
+    const [a, b, t] = [id(), id(), id()];
+    // Alone (the plain command), then among keys of the same slot, so of one group (its script).
+    const [c, d] = [`{${t}}c`, `{${t}}d`];
+    const set = await Promise.all(stores.map((s) => s.set([a], ["1"], 60_000)));
+    const add = await Promise.all(stores.map((s) => s.add([b], ["1"], 60_000)));
+    const grouped = await Promise.all(
+      stores.map((s) => s.set([c, `{${t}}${id()}`, id()], ["1", "1", "1"], 60_000)),
+    );
+    const added = await Promise.all(
+      stores.map((s) => s.add([id(), `{${t}}${id()}`, d], ["1", "1", "1"], 60_000)),
+    );
+    expect(set.flat().sort()).toEqual([20, 21, 21, 21, 21]);
+    expect(add.flat().sort()).toEqual([20, 23, 23, 23, 23]);
+    expect(grouped.map((r) => r[0]).sort()).toEqual([20, 21, 21, 21, 21]);
+    expect(added.map((r) => r[2]).sort()).toEqual([20, 23, 23, 23, 23]);
+    const lefts = (await stores[0]?.ttl([a, b, c, d])) as { ms: number }[];
+    for (const left of lefts) expect(left.ms).toBeGreaterThan(50_000);
+  }
+  await Promise.all(stores.map((s) => s.close()));
+});
+
 coalescingSuite("redis cluster", {
   async open() {
     const store = new RedisStore(

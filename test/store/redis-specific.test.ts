@@ -22,6 +22,19 @@ const all = <T>(keys: readonly unknown[], value: T): T[] => keys.map(() => value
 const keysOf = (label: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${label}:${i}:${crypto.randomUUID()}`);
 
+/**
+ * EVAL and EVALSHA calls so far: a group costs one. (Commandstats also count
+ * the commands scripts run, so SET, PEXPIRE and PTTL say nothing of groups.)
+ */
+async function evals(): Promise<number> {
+  const info = await redisCli(server.port, "INFO", "commandstats");
+  let calls = 0;
+  for (const m of info.matchAll(/^cmdstat_(eval|evalsha):calls=(\d+)/gm)) {
+    calls += Number(m[2]);
+  }
+  return calls;
+}
+
 /** Read events the server processed so far: one per round trip that reached it. */
 async function reads(): Promise<number> {
   const info = await redisCli(server.port, "INFO", "stats");
@@ -171,6 +184,80 @@ describe("several clients, one Redis", () => {
     const [stored] = (await first.get([c])) as [string];
     const numbers = JSON.parse(stored) as number[];
     expect(numbers.sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+  test("set and add with a ttl racing on new keys through 5 clients: exactly one 20, alone or in a group", async () => {
+    const clients = Array.from({ length: 5 }, () => open());
+    await waitFor("every client to be ready", async () =>
+      (await Promise.all(clients.map((s) => s.ready()))).every(Boolean),
+    );
+    for (let round = 0; round < 10; round++) {
+      const [a, b, c, d] = keysOf(`raceTtl${round}`, 4) as [string, string, string, string];
+      // One key alone (the plain command), then with other keys (the group script).
+      const set = await Promise.all(clients.map((s) => s.set([a], ["1"], 60_000)));
+      const add = await Promise.all(clients.map((s) => s.add([b], ["1"], 60_000)));
+      const grouped = await Promise.all(
+        clients.map((s, i) => s.set([c, ...keysOf(`own${i}`, 3)], ["1", "1", "1", "1"], 60_000)),
+      );
+      const added = await Promise.all(
+        clients.map((s, i) => s.add([...keysOf(`own${i}`, 3), d], ["1", "1", "1", "1"], 60_000)),
+      );
+      expect(set.flat().sort()).toEqual([20, 21, 21, 21, 21]);
+      expect(add.flat().sort()).toEqual([20, 23, 23, 23, 23]);
+      expect(grouped.map((r) => r[0]).sort()).toEqual([20, 21, 21, 21, 21]);
+      expect(added.map((r) => r[3]).sort()).toEqual([20, 23, 23, 23, 23]);
+      const lefts = (await (clients[0] as RedisStore).ttl([a, b, c, d])) as { ms: number }[];
+      for (const left of lefts) expect(left.ms).toBeGreaterThan(50_000);
+    }
+  });
+});
+
+describe("expiry through the coalescer", () => {
+  test("200 one-key writes with their own ttls in one turn cost a handful of commands, each keeping its ttl", async () => {
+    const store = open();
+    await waitFor("the client to be ready", () => store.ready());
+    const keys = keysOf("ttlFew", 200);
+    const ttl = (i: number) => 100_000 + i * 1000;
+    const before = await evals();
+    const sets = await Promise.all(keys.map((k, i) => store.set([k], ["1"], ttl(i))));
+    const expires = await Promise.all(keys.map((k, i) => store.expire([k], [ttl(i) + 500])));
+    const lefts = await Promise.all(keys.map((k) => store.ttl([k])));
+    const after = await evals();
+    expect(sets.flat()).toEqual(all(keys, Status.KeySet));
+    expect(expires.flat()).toEqual(all(keys, Status.Ok));
+    for (const [i, [left]] of lefts.entries()) {
+      const ms = (left as { ms: number }).ms;
+      expect(ms).toBeLessThanOrEqual(ttl(i) + 500);
+      expect(ms).toBeGreaterThan(ttl(i) + 500 - 5000);
+    }
+    // The first call of each turn goes alone; the rest of each kind gathers into
+    // groups (one key at a time would be 600 scripts, or 400 and 200 PEXPIRE).
+    expect(after - before).toBeLessThan(20);
+    expect(await store.persist(keys)).toEqual(all(keys, Status.Ok));
+    expect(await store.ttl(keys)).toEqual(all(keys, { ms: null }));
+  });
+
+  test("writes with and without a ttl on one key in one turn run in the order they were asked for", async () => {
+    const store = open();
+    await waitFor("the client to be ready", () => store.ready());
+    const [k, j] = keysOf("ttlOrder", 2) as [string, string];
+    const [first, second, third, left, addAfter, leftJ] = await Promise.all([
+      store.set([k], ["1"], 60_000),
+      store.set([k], ["2"]),
+      store.set([k, j], ["3", "[1]"], 30_000),
+      store.ttl([k]),
+      store.add([k], ["4"], 1000),
+      store.append([j], ["[2]"]).then(() => store.ttl([j])),
+    ]);
+    expect([first, second, third, addAfter]).toEqual([
+      [Status.KeySet],
+      [Status.KeyUpdated],
+      [Status.KeyUpdated, Status.KeySet],
+      [Status.KeyExists],
+    ]);
+    expect((left[0] as { ms: number }).ms).toBeLessThanOrEqual(30_000);
+    expect((left[0] as { ms: number }).ms).toBeGreaterThan(25_000);
+    expect((leftJ[0] as { ms: number }).ms).toBeGreaterThan(25_000);
+    expect(await store.get([k, j])).toEqual(["3", "[1,2]"]);
   });
 });
 
