@@ -1,19 +1,35 @@
-import { Deadlines } from "./expiry.ts";
+import { Expiring, type Timed } from "./expiry.ts";
 import { EXPIRY_OVERHEAD, entryCost, type SizeBudget } from "./memory-size.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 
 /**
- * What the memory store holds, kept consistent: the values, the sorted index
- * of their keys, the deadlines of the keys that expire, and the size
- * estimate they add up to. Every key of `index` and of `deadlines` is a key
- * of `values`, and `size` counts {@link entryCost} per entry. Keys come and
- * go through `insert` and `drop`; the store's hot paths change a value or a
- * deadline of an existing key directly, with the matching `size.grow`.
+ * What a lookup finds: the value of a key that never expires, the record of
+ * an expiring key that has not expired, or nothing. Telling them apart is a
+ * `typeof`, so finding a key allocates nothing.
+ */
+export type Found = string | Timed | undefined;
+
+/** The value a lookup found. */
+export const storedValue = (found: string | Timed): string =>
+  typeof found === "string" ? found : found.value;
+
+/**
+ * The expiry an update leaves: a deadline, null for none, undefined to keep
+ * the key's own (an append).
+ */
+export type NextExpiry = number | null | undefined;
+
+/**
+ * What the memory store holds, kept consistent: keys that never expire in
+ * one Map (`values`), expiring keys with their deadlines in `expiring`, each
+ * key in exactly one of them; every key in the sorted `index`; and the size
+ * estimate, {@link entryCost} per entry. A key moves between the two when it
+ * gains or loses an expiry; its index entry stays.
  */
 export class Entries {
   readonly values = new Map<string, string>();
+  readonly expiring = new Expiring();
   readonly index: SortedKeys;
-  readonly deadlines = new Deadlines();
   readonly size: SizeBudget;
 
   constructor(size: SizeBudget, indexChunkSize?: number) {
@@ -21,64 +37,80 @@ export class Entries {
     this.index = new SortedKeys(indexChunkSize);
   }
 
-  /** Whether `key` has a deadline that has come (`now` matters only when some key has one). */
-  expired(key: string, now: number): boolean {
-    const deadlines = this.deadlines;
-    if (deadlines.size === 0) return false;
-    const due = deadlines.get(key);
-    return due !== undefined && due <= now;
+  get count(): number {
+    return this.values.size + this.expiring.size;
   }
 
   /**
-   * The value of `key` unless it has none or it expired: an expired key is
-   * reclaimed on the way, so no command ever reads it.
+   * The entry of `key` unless it has none or it expired: an expired key is
+   * reclaimed on the way, so no command ever reads it. While no key expires
+   * this is one Map lookup and one size test (and `now` is not used).
    */
-  live(key: string, now: number): string | undefined {
+  find(key: string, now: number): Found {
     const value = this.values.get(key);
-    if (value !== undefined && this.expired(key, now)) {
-      this.drop(key, value);
-      return undefined;
-    }
-    return value;
+    if (value !== undefined || this.expiring.size === 0) return value;
+    const timed = this.expiring.get(key);
+    if (timed === undefined || timed.at > now) return timed;
+    this.drop(key, timed);
+    return undefined;
   }
 
-  /** Adds `key`, which has no entry, with deadline `at` (none when undefined); the caller checked the size. */
+  /** Whether `key` is an expiring key whose deadline has come. */
+  expired(key: string, now: number): boolean {
+    if (this.expiring.size === 0) return false;
+    const timed = this.expiring.get(key);
+    return timed !== undefined && timed.at <= now;
+  }
+
+  /** Adds `key`, which has no entry, expiring at `at` (never when undefined); the caller checked the size. */
   insert(key: string, value: string, at: number | undefined): void {
-    this.values.set(key, value);
+    if (at === undefined) this.values.set(key, value);
+    else this.expiring.add(key, value, at);
     this.index.insert(key);
-    if (at !== undefined) this.deadlines.set(key, at);
     this.size.grow(entryCost(key, value, at !== undefined));
   }
 
-  /** Deletes `key`, whose value is `value`, everywhere, and gives its bytes back. */
-  drop(key: string, value: string): void {
-    this.values.delete(key);
+  /** How much `update(key, found, value, next)` changes the size estimate. */
+  updateGrowth(found: string | Timed, value: string, next: NextExpiry): number {
+    const timed = typeof found !== "string";
+    const expiring = next === undefined ? timed : next !== null;
+    const bookkeeping = expiring === timed ? 0 : expiring ? EXPIRY_OVERHEAD : -EXPIRY_OVERHEAD;
+    return value.length - storedValue(found).length + bookkeeping;
+  }
+
+  /** Replaces the value of `key`, which `found` is the entry of, and sets its expiry as `next` says. */
+  update(key: string, found: string | Timed, value: string, next: NextExpiry): void {
+    this.size.grow(this.updateGrowth(found, value, next));
+    if (typeof found === "string") {
+      if (typeof next !== "number") {
+        this.values.set(key, value);
+        return;
+      }
+      this.values.delete(key);
+      this.expiring.add(key, value, next);
+    } else if (next === null) {
+      this.expiring.delete(key);
+      this.values.set(key, value);
+    } else {
+      found.value = value;
+      if (next !== undefined) this.expiring.retime(found, next);
+    }
+  }
+
+  /** Deletes `key`, which `found` is the entry of, everywhere, and gives its bytes back. */
+  drop(key: string, found: string | Timed): void {
+    if (typeof found === "string") this.values.delete(key);
+    else this.expiring.delete(key);
     this.index.delete(key);
-    const expiring = this.deadlines.size !== 0 && this.deadlines.delete(key);
-    this.size.grow(-entryCost(key, value, expiring));
-  }
-
-  /** Drops `key` (which exists) for the sweep, which found it expired. */
-  reclaim(key: string): void {
-    this.drop(key, this.values.get(key) as string);
-  }
-
-  /** Gives `key` (which exists) the deadline `at`, counting the bookkeeping if it had none. */
-  setDeadline(key: string, at: number): void {
-    if (this.deadlines.set(key, at)) this.size.grow(EXPIRY_OVERHEAD);
-  }
-
-  /** Drops any deadline of `key` (which exists); the key never expires now. */
-  dropDeadline(key: string): void {
-    if (this.deadlines.size !== 0 && this.deadlines.delete(key)) this.size.grow(-EXPIRY_OVERHEAD);
+    this.size.grow(-entryCost(key, storedValue(found), typeof found !== "string"));
   }
 
   /** Deletes everything; answers how many entries there were. */
   clear(): number {
-    const n = this.values.size;
+    const n = this.count;
     this.values.clear();
+    this.expiring.clear();
     this.index.clear();
-    this.deadlines.clear();
     this.size.grow(-this.size.bytes);
     return n;
   }

@@ -2,7 +2,7 @@ import { appendJson } from "../json/append.ts";
 import { Status } from "../protocol/status.ts";
 import type { StepResult } from "./expiry.ts";
 import { listPage } from "./listing.ts";
-import { Entries } from "./memory-entries.ts";
+import { Entries, storedValue } from "./memory-entries.ts";
 import { ENTRY_OVERHEAD, EXPIRY_OVERHEAD, entryCost, SizeBudget } from "./memory-size.ts";
 import type {
   AddStatus,
@@ -73,9 +73,9 @@ export class MemoryStore implements Store {
     const entries = new Entries(this.#size, options.indexChunkSize);
     this.#entries = entries;
     this.#sweeper = new Sweeper(
-      entries.deadlines,
+      entries.expiring,
       now,
-      (key) => entries.reclaim(key),
+      (timed) => entries.drop(timed.key, timed),
       options.sweep,
     );
     // Up for as long as the process lives: the one report a store that can't go down
@@ -85,7 +85,6 @@ export class MemoryStore implements Store {
 
   set(keys: readonly string[], values: readonly string[], ttl?: number): SetStatus[] {
     const entries = this.#entries;
-    const { values: data, deadlines } = entries;
     const size = this.#size;
     const now = this.#clockFor(ttl);
     const at = ttl === undefined ? undefined : now + ttl;
@@ -93,8 +92,8 @@ export class MemoryStore implements Store {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const value = values[i] as string;
-      const old = entries.live(key, now);
-      if (old === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         if (!size.fits(entryCost(key, value, at !== undefined))) {
           out[i] = size.refuse();
           continue;
@@ -103,20 +102,13 @@ export class MemoryStore implements Store {
         out[i] = Status.KeySet;
         continue;
       }
-      // An update: the index is untouched; the deadline is replaced or dropped.
-      const had = deadlines.size !== 0 && deadlines.get(key) !== undefined;
-      const growth =
-        value.length -
-        old.length +
-        (at === undefined ? (had ? -EXPIRY_OVERHEAD : 0) : had ? 0 : EXPIRY_OVERHEAD);
-      if (!size.fits(growth)) {
+      // Without a ttl, a set makes the key persistent.
+      const next = at ?? null;
+      if (!size.fits(entries.updateGrowth(found, value, next))) {
         out[i] = size.refuse();
         continue;
       }
-      data.set(key, value);
-      if (at !== undefined) deadlines.set(key, at);
-      else if (had) deadlines.delete(key);
-      size.grow(growth);
+      entries.update(key, found, value, next);
       out[i] = Status.KeyUpdated;
     }
     if (at !== undefined) this.#sweeper.wake();
@@ -131,7 +123,7 @@ export class MemoryStore implements Store {
     const out: AddStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      if (entries.live(key, now) !== undefined) {
+      if (entries.find(key, now) !== undefined) {
         out[i] = Status.KeyExists;
         continue;
       }
@@ -149,17 +141,11 @@ export class MemoryStore implements Store {
 
   get(keys: readonly string[]): GetResult[] {
     const entries = this.#entries;
+    const now = this.#clockFor(undefined);
     const out: GetResult[] = new Array(keys.length);
-    if (entries.deadlines.size === 0) {
-      const data = entries.values;
-      for (let i = 0; i < keys.length; i++) {
-        out[i] = data.get(keys[i] as string) ?? Status.KeyNotExist;
-      }
-      return out;
-    }
-    const now = this.#now();
     for (let i = 0; i < keys.length; i++) {
-      out[i] = entries.live(keys[i] as string, now) ?? Status.KeyNotExist;
+      const found = entries.find(keys[i] as string, now);
+      out[i] = found === undefined ? Status.KeyNotExist : storedValue(found);
     }
     return out;
   }
@@ -170,11 +156,11 @@ export class MemoryStore implements Store {
     const out: RemoveStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const old = entries.live(key, now);
-      if (old === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         out[i] = Status.KeyNotExist;
       } else {
-        entries.drop(key, old);
+        entries.drop(key, found);
         out[i] = Status.KeyRemoved;
       }
     }
@@ -187,7 +173,7 @@ export class MemoryStore implements Store {
     const out: ContainsStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       out[i] =
-        entries.live(keys[i] as string, now) === undefined ? Status.KeyNotExist : Status.KeyExists;
+        entries.find(keys[i] as string, now) === undefined ? Status.KeyNotExist : Status.KeyExists;
     }
     return out;
   }
@@ -199,24 +185,23 @@ export class MemoryStore implements Store {
     const out: AppendStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const stored = entries.live(key, now);
-      if (stored === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         out[i] = Status.KeyNotExist;
         continue;
       }
+      const stored = storedValue(found);
       const combined = appendJson(stored, values[i] as string);
       if (combined === null) {
         out[i] = Status.ValueTypeInvalid;
         continue;
       }
-      const growth = combined.length - stored.length;
-      if (!size.fits(growth)) {
+      if (!size.fits(combined.length - stored.length)) {
         out[i] = size.refuse();
         continue;
       }
-      // The deadline is untouched: an append keeps the key's expiry.
-      entries.values.set(key, combined);
-      size.grow(growth);
+      // undefined: an append keeps the key's expiry.
+      entries.update(key, found, combined, undefined);
       out[i] = Status.Ok;
     }
     return out;
@@ -228,16 +213,17 @@ export class MemoryStore implements Store {
     const out: ExpireStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      if (entries.live(key, now) === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         out[i] = Status.KeyNotExist;
         continue;
       }
       // Not checked against the limit, as Redis does not refuse EXPIRE at OOM:
       // the estimate may pass it by the bookkeeping of the keys given an expiry.
-      entries.setDeadline(key, now + (ms[i] as number));
+      entries.update(key, found, storedValue(found), now + (ms[i] as number));
       out[i] = Status.Ok;
     }
-    if (entries.deadlines.size !== 0) this.#sweeper.wake();
+    if (entries.expiring.size !== 0) this.#sweeper.wake();
     return out;
   }
 
@@ -247,11 +233,12 @@ export class MemoryStore implements Store {
     const out: PersistStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      if (entries.live(key, now) === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         out[i] = Status.KeyNotExist;
         continue;
       }
-      entries.dropDeadline(key);
+      if (typeof found !== "string") entries.update(key, found, found.value, null);
       out[i] = Status.Ok;
     }
     return out;
@@ -259,18 +246,13 @@ export class MemoryStore implements Store {
 
   ttl(keys: readonly string[]): TtlResult[] {
     const entries = this.#entries;
-    const { deadlines } = entries;
     const now = this.#clockFor(undefined);
     const out: TtlResult[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
-      if (entries.live(key, now) === undefined) {
-        out[i] = Status.KeyNotExist;
-        continue;
-      }
-      const at = deadlines.size !== 0 ? deadlines.get(key) : undefined;
+      const found = entries.find(keys[i] as string, now);
+      if (found === undefined) out[i] = Status.KeyNotExist;
       // Rounded up: a key that has not expired never reports 0 ms left.
-      out[i] = { ms: at === undefined ? null : Math.ceil(at - now) };
+      else out[i] = { ms: typeof found === "string" ? null : Math.ceil(found.at - now) };
     }
     return out;
   }
@@ -278,19 +260,22 @@ export class MemoryStore implements Store {
   keys(query: KeysQuery): KeysPage | null {
     const entries = this.#entries;
     let expired: ((key: string) => boolean) | undefined;
-    if (entries.deadlines.size !== 0) {
+    if (entries.expiring.size !== 0) {
       const now = this.#now();
       expired = (key) => entries.expired(key, now);
     }
     const listed = listPage(entries.index, query, expired);
     if (listed === null) return null;
     // Reclaimed after the walk, which must not change the index under it.
-    for (const key of listed.expired) entries.reclaim(key);
+    for (const key of listed.expired) {
+      const timed = entries.expiring.get(key);
+      if (timed !== undefined) entries.drop(key, timed);
+    }
     return listed.page;
   }
 
   count(): number {
-    return this.#entries.values.size;
+    return this.#entries.count;
   }
 
   clear(): number {
@@ -320,6 +305,6 @@ export class MemoryStore implements Store {
 
   /** The time a command needs: only when it sets a ttl or some key has a deadline (else 0, unused). */
   #clockFor(ttl: number | undefined): number {
-    return ttl !== undefined || this.#entries.deadlines.size !== 0 ? this.#now() : 0;
+    return ttl !== undefined || this.#entries.expiring.size !== 0 ? this.#now() : 0;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Status } from "../../src/protocol/status.ts";
+import { CHECK_EVERY } from "../../src/store/expiry.ts";
 import {
   ENTRY_OVERHEAD,
   EXPIRY_OVERHEAD,
@@ -187,9 +188,9 @@ describe("MemoryStore active sweep (fake clock and timers)", () => {
       later.reduce((n, k) => n + cost(k, "[1]", true), 0);
     expect(store.usage().bytes).toBe(kept + soon.reduce((n, k) => n + cost(k, '"x"', true), 0));
     clock.t += 200;
-    // The clock moves perRead per reading and a step reads it every 64 entries,
-    // so one step of the 2 ms budget walks 64 * budget / perRead entries.
-    const perStep = 64 * Math.round(DEFAULT_SWEEP.budgetMs / perRead);
+    // The clock moves perRead per reading and a step reads it every CHECK_EVERY
+    // entries, so one step of the 2 ms budget walks CHECK_EVERY * budget / perRead entries.
+    const perStep = CHECK_EVERY * Math.round(DEFAULT_SWEEP.budgetMs / perRead);
     const bound = Math.ceil((soon.length + later.length) / perStep) + 1;
     let steps = 0;
     while (store.count() > plain.length + later.length && steps <= bound) {
@@ -225,49 +226,107 @@ describe("MemoryStore active sweep (fake clock and timers)", () => {
       reclaimed += step.reclaimed;
       // At most one reading's worth of time past the budget.
       expect(step.elapsed).toBeLessThan(2 + perRead + 1e-9);
-      // Readings 0.3 ms apart pass 2 ms on the 7th: 7 * 64 entries, no more.
-      expect(step.examined).toBeLessThanOrEqual(7 * 64);
+      // Readings 0.3 ms apart pass 2 ms on the 7th: 7 * CHECK_EVERY entries, no more.
+      expect(step.examined).toBeLessThanOrEqual(7 * CHECK_EVERY);
       if (step.passDone) break;
-      expect(step.examined).toBe(7 * 64);
+      expect(step.examined).toBe(7 * CHECK_EVERY);
     }
     expect(reclaimed).toBe(keys.length);
     expect(store.count()).toBe(0);
   });
 
-  test("paces itself: a timer only while some key expires, the pause between passes, stopped by close()", async () => {
+  test("sleeps until the earliest deadline, wakes sooner for a sooner one, never later; stopped by close()", async () => {
     const { store, clock, timers } = storeWith();
     store.set(["plain"], ["1"]);
     expect(timers.pending()).toHaveLength(0);
     store.set(["a"], ["1"], 500);
+    // Nothing to do before the first deadline: one timer, for then.
+    expect(timers.pending().map((t) => t.ms)).toEqual([500]);
     store.set(["b"], ["1"], 700);
-    // One timer, however many keys get a ttl, a short pause away.
+    expect(timers.all).toHaveLength(1);
+    store.set(["c"], ["1"], 100);
+    expect(timers.pending().map((t) => t.ms)).toEqual([100]);
+    clock.t += 100;
+    timers.fire();
+    // c is reclaimed: a third of the pass, worth another one at once...
+    expect(store.count()).toBe(3);
     expect(timers.pending().map((t) => t.ms)).toEqual([DEFAULT_SWEEP.busyPauseMs]);
     timers.fire();
-    // Nothing has expired: the next pass waits for the earliest deadline.
-    const [wait] = timers.pending().map((t) => t.ms);
-    expect(wait).toBeGreaterThan(490);
-    expect(wait).toBeLessThanOrEqual(500);
-    clock.t += 500;
+    // ...which finds nothing expired and waits for a's deadline.
+    expect(timers.pending().map((t) => t.ms)).toEqual([400]);
+    // Writes with later deadlines, however many, leave the timer alone.
+    for (let i = 0; i < 10; i++) {
+      clock.t += 1;
+      store.set([`late${i}`], ["1"], 10_000);
+    }
+    expect(timers.pending().map((t) => t.ms)).toEqual([400]);
+    clock.t += 390;
     timers.fire();
-    expect(store.count()).toBe(2);
-    expect(timers.pending()).toHaveLength(1);
+    // a alone expired: 1 of 12 walked, not worth an immediate pass; b is next.
+    expect(store.count()).toBe(12);
+    expect(timers.pending().map((t) => t.ms)).toEqual([200]);
+    store.remove(Array.from({ length: 10 }, (_, i) => `late${i}`));
     clock.t += 200;
     timers.fire();
     // The last expiring key is gone: no timer until a key has a deadline again.
     expect(store.count()).toBe(1);
     expect(timers.pending()).toHaveLength(0);
     store.expire(["plain"], [3_600_000]);
-    // A far deadline waits at most maxIdleMs, so a shorter ttl set meanwhile is not missed for long.
-    timers.fire();
-    expect(timers.pending().map((t) => t.ms)).toEqual([DEFAULT_SWEEP.maxIdleMs]);
+    expect(timers.pending().map((t) => t.ms)).toEqual([3_600_000]);
     await store.close();
     expect(timers.pending()).toHaveLength(0);
     // A timer that fires anyway after close (a race with the event loop) does nothing.
     const before = clock.reads;
     for (const timer of [...timers.all]) timer.run();
     expect(clock.reads).toBe(before);
-    store.set(["c"], ["1"], 10);
+    store.set(["d"], ["1"], 10);
     expect(timers.pending()).toHaveLength(0);
+  });
+
+  test("a pass goes on busyPauseMs after each step; a pass that found little waits cpuFactor x its time", () => {
+    const { store, clock, timers } = storeWith({ perRead: 0.05 });
+    const keys = range(20_000, "k");
+    store.set(
+      keys,
+      keys.map(() => "1"),
+      10,
+    );
+    store.set(["far"], ["1"], 1_000_000);
+    clock.t += 20;
+    for (;;) {
+      const step = store.sweep();
+      // Mid-pass, and after a pass that reclaimed nearly all it walked: the next step soon.
+      expect(timers.pending().map((t) => t.ms)).toEqual([DEFAULT_SWEEP.busyPauseMs]);
+      if (step.passDone) break;
+      // A write with a ttl meanwhile does not push the next step back.
+      const armed = timers.all.length;
+      clock.t += 1;
+      store.set(["writer"], ["1"], 2_000_000);
+      expect(timers.all).toHaveLength(armed);
+    }
+    // A pass over far and writer only: it sleeps until far's deadline, a long way off.
+    expect(store.sweep().passDone).toBe(true);
+    const [next] = timers.pending().map((t) => t.ms);
+    expect(next).toBeGreaterThan(999_000);
+    expect(next).toBeLessThanOrEqual(1_000_000);
+    store.remove(["far", "writer"]);
+    // Many live keys due soon after the pass: the wait is cpuFactor x the
+    // pass's time rather than the moment of the next deadline.
+    store.set(
+      keys,
+      keys.map(() => "1"),
+      200,
+    );
+    let passTime = 0;
+    for (;;) {
+      const step = store.sweep();
+      passTime += step.elapsed;
+      if (step.passDone) break;
+    }
+    const [wait] = timers.pending().map((t) => t.ms);
+    expect(store.count()).toBe(keys.length);
+    expect(DEFAULT_SWEEP.cpuFactor * passTime).toBeGreaterThan(200);
+    expect(wait).toBeCloseTo(DEFAULT_SWEEP.cpuFactor * passTime, 6);
   });
 
   test("the real timer does not keep a process alive", async () => {
