@@ -11,37 +11,41 @@ import type { StoreEvents, StoreUsage } from "./store.ts";
  * the sorted index's pointer, the string cells, the part of its message a
  * value's slice keeps alive besides the value (messages up to 4 KiB are not
  * copied), and the allocator's rounding. Measured with
- * `bun bench/memory-overhead.ts` (Bun 1.4.5, 12-character keys), growth per
- * entry minus key and value text:
+ * `bun bench/memory-overhead.ts` (Bun 1.4.5, 12-character keys, with the
+ * sorted index of KV_KEYS), growth per entry minus key and value text:
  *
  * | value bytes | keys/message | heap | RSS in-process | RSS of a node |
  * |---|---|---|---|---|
- * | 10   | 1  | 179 | 289  | 252 |
- * | 100  | 1  | 179 | 365  | 259 |
- * | 100  | 10 | 139 | 333  | 214 |
- * | 1000 | 1  | 179 | 551  | 459 |
- * | 2000 | 1  | 179 | 1207 | 811 |
- * | 5000 | 1 (copied) | 102 | 1339 | 660 |
+ * | 10   | 1  | 191 | 308  | 273 |
+ * | 100  | 1  | 191 | 370  | 277 |
+ * | 100  | 10 | 151 | 350  | 227 |
+ * | 1000 | 1  | 191 | 552  | 480 |
+ * | 2000 | 1  | 191 | 968  | 824 |
+ * | 5000 | 1 (copied) | 114 | 1349 | 523 |
  *
  * The heap (JSC's own count: cells, Map slots, string buffers at their exact
- * size) adds about 180 bytes. RSS adds the allocator's size classes too,
- * which grow with the value, so no constant fits every size. 320 covers
- * small values with a margin (the estimate is 1.15-1.35x a node's RSS there)
- * and undershoots 1-2 KB values by 9-17%; docs/deploy.md sizes the limit at
- * 75% of the container's memory to leave room for that.
+ * size) adds about 190 bytes, 12 of them the sorted index (its pointer and
+ * its chunks' spare room; 179 before it). RSS adds the allocator's size
+ * classes too, which grow with the value, so no constant fits every size.
+ * 320 covers small values with a margin (the estimate is 1.11-1.28x a node's
+ * RSS there) and undershoots 1-2 KB values by 11-18%; docs/deploy.md sizes
+ * the limit at 75% of the container's memory to leave room for that.
  * Lengths are UTF-16 code units: exact bytes for Latin-1 text, half for
  * strings holding other characters, which JSC stores two bytes each.
  */
 export const ENTRY_OVERHEAD = 320;
 
 /**
- * Bytes an expiry adds to its entry: the key's slot in the separate
- * deadline Map (key pointer and a double, NaN-boxed, so no cell of its own)
- * with the table's spare capacity. Measured with `bun bench/expiry.ts`
- * (in-process, 1M keys): heap growth per key of a store whose keys all have
- * a ttl minus one whose keys have none.
+ * Bytes an expiry adds to its entry. An expiring key lives in a shard of
+ * `expiry.ts` instead of the values Map: its record ({key, value, at}, about
+ * 40 bytes) plus the shards' slots and spare capacity, in place of a values
+ * Map slot. Measured with `bun bench/expiry.ts --mode=overhead` (Bun 1.4.5,
+ * in-process, 1M keys of 100-character values, 100 per message, two runs):
+ * a store whose keys all have a ttl grows by 88 more bytes of heap and 100
+ * more of RSS per key than one whose keys have none. RSS, as for
+ * {@link ENTRY_OVERHEAD}.
  */
-export const EXPIRY_OVERHEAD = 64;
+export const EXPIRY_OVERHEAD = 100;
 
 /** What a new entry counts. */
 export const entryCost = (key: string, value: string, expiring: boolean): number =>
