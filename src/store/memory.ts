@@ -1,148 +1,166 @@
 import { appendJson } from "../json/append.ts";
 import { Status } from "../protocol/status.ts";
+import type { StepResult } from "./expiry.ts";
+import { listPage } from "./listing.ts";
+import { Entries, storedValue } from "./memory-entries.ts";
+import { ENTRY_OVERHEAD, EXPIRY_OVERHEAD, entryCost, SizeBudget } from "./memory-size.ts";
 import type {
   AddStatus,
   AppendStatus,
   ContainsStatus,
+  ExpireStatus,
   GetResult,
+  KeysPage,
+  KeysQuery,
+  PersistStatus,
   RemoveStatus,
   SetStatus,
   Store,
   StoreEvents,
   StoreUsage,
+  TtlResult,
 } from "./store.ts";
+import { Sweeper, type SweepOptions } from "./sweep.ts";
 
-/**
- * Bytes one entry costs beyond `key.length + value.length`: the Map's slot,
- * the string cells, the part of its message a value's slice keeps alive
- * besides the value (messages up to 4 KiB are not copied), and the
- * allocator's rounding. Measured with `bun bench/memory-overhead.ts` (Bun
- * 1.4.5, 12-character keys), growth per entry minus key and value text:
- *
- * | value bytes | keys/message | heap | RSS in-process | RSS of a node |
- * |---|---|---|---|---|
- * | 10   | 1  | 179 | 289  | 252 |
- * | 100  | 1  | 179 | 365  | 259 |
- * | 100  | 10 | 139 | 333  | 214 |
- * | 1000 | 1  | 179 | 551  | 459 |
- * | 2000 | 1  | 179 | 1207 | 811 |
- * | 5000 | 1 (copied) | 102 | 1339 | 660 |
- *
- * The heap (JSC's own count: cells, Map slots, string buffers at their exact
- * size) adds about 180 bytes. RSS adds the allocator's size classes too,
- * which grow with the value, so no constant fits every size. 320 covers
- * small values with a margin (the estimate is 1.15-1.35x a node's RSS there)
- * and undershoots 1-2 KB values by 9-17%; docs/deploy.md sizes the limit at
- * 75% of the container's memory to leave room for that.
- * Lengths are UTF-16 code units: exact bytes for Latin-1 text, half for
- * strings holding other characters, which JSC stores two bytes each.
- */
-export const ENTRY_OVERHEAD = 320;
-
-/** The shortest time between two `full` reports while writes are refused. */
-export const FULL_REPORT_INTERVAL_MS = 60_000;
+export {
+  ENTRY_OVERHEAD,
+  EXPIRY_OVERHEAD,
+  FULL_REPORT_INTERVAL_MS,
+} from "./memory-size.ts";
 
 export interface MemoryStoreOptions {
   /** Largest estimated size in bytes (see {@link ENTRY_OVERHEAD}); 0 = unlimited. @default 0 */
   maxMemory?: number;
-  /** Milliseconds on a monotonic clock, for the report interval; injectable for tests. */
+  /**
+   * Milliseconds on a monotonic clock, for expiry deadlines, the sweep's
+   * budget and the report interval; injectable for tests.
+   */
   now?: () => number;
+  /** How the active sweep of expired keys is paced (see `sweep.ts`). */
+  sweep?: SweepOptions;
+  /** Keys per chunk of the sorted index; for tests (see `sorted-keys.ts`). */
+  indexChunkSize?: number;
 }
-
-type Refused = typeof Status.Unknown;
 
 /**
  * The embedded store: one process, one Map, answers synchronously.
  *
- * It keeps a running estimate of its size, key length + value length +
- * {@link ENTRY_OVERHEAD} per entry. With a limit, a write that would take the
+ * It keeps a running estimate of its size (`memory-size.ts`): key length +
+ * value length + {@link ENTRY_OVERHEAD} per entry, + {@link EXPIRY_OVERHEAD}
+ * for an entry with an expiry. With a limit, a write that would take the
  * estimate over it is refused for that key (status 100, as Redis answers OOM
  * under `maxmemory` with `noeviction`) and nothing is stored for it; writes
- * that do not grow the store, reads, removes and clear always work.
+ * that do not grow the store, reads, removes, clear, and expire and persist
+ * (Redis refuses neither at OOM) always work.
+ *
+ * Expiry is lazy, every command sees an expired key as missing and reclaims
+ * it, and active: the sweep (`sweep.ts` over `expiry.ts`) reclaims the ones
+ * nobody touches. Deadlines live apart from the values, so while no key
+ * expires a command pays one size test. KV_KEYS reads a sorted index of the
+ * keys (`sorted-keys.ts`, `listing.ts`) that only new keys and removals touch.
  */
 export class MemoryStore implements Store {
   readonly description = "memory";
-  #data = new Map<string, string>();
-  readonly #limit: number;
-  readonly #events: StoreEvents | undefined;
+  readonly #entries: Entries;
+  readonly #size: SizeBudget;
+  readonly #sweeper: Sweeper;
   readonly #now: () => number;
-  #bytes = 0;
-  #full = false;
-  /** Keys refused since the last `full` report. */
-  #refused = 0;
-  #reportedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryStoreOptions = {}, events?: StoreEvents) {
-    this.#limit = options.maxMemory ?? 0;
-    this.#now = options.now ?? (() => performance.now());
-    this.#events = events;
+    const now = options.now ?? (() => performance.now());
+    this.#now = now;
+    this.#size = new SizeBudget(options.maxMemory ?? 0, now, events);
+    const entries = new Entries(this.#size, options.indexChunkSize);
+    this.#entries = entries;
+    this.#sweeper = new Sweeper(
+      entries.expiring,
+      now,
+      (timed) => entries.drop(timed.key, timed),
+      options.sweep,
+    );
     // Up for as long as the process lives: the one report a store that can't go down
     // makes, after construction, as every store reports (the start line comes first).
     if (events !== undefined) queueMicrotask(() => events.up());
   }
 
-  set(keys: readonly string[], values: readonly string[]): SetStatus[] {
-    const data = this.#data;
+  set(keys: readonly string[], values: readonly string[], ttl?: number): SetStatus[] {
+    const entries = this.#entries;
+    const size = this.#size;
+    const now = this.#clockFor(ttl);
+    const at = ttl === undefined ? undefined : now + ttl;
     const out: SetStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const value = values[i] as string;
-      const old = data.get(key);
-      const growth =
-        old === undefined ? key.length + value.length + ENTRY_OVERHEAD : value.length - old.length;
-      if (!this.#fits(growth)) {
-        out[i] = this.#refuse();
+      const found = entries.find(key, now);
+      if (found === undefined) {
+        if (!size.fits(entryCost(key, value, at !== undefined))) {
+          out[i] = size.refuse();
+          continue;
+        }
+        entries.insert(key, value, at);
+        out[i] = Status.KeySet;
         continue;
       }
-      data.set(key, value);
-      this.#grow(growth);
-      out[i] = old === undefined ? Status.KeySet : Status.KeyUpdated;
+      // Without a ttl, a set makes the key persistent.
+      const next = at ?? null;
+      if (!size.fits(entries.updateGrowth(found, value, next))) {
+        out[i] = size.refuse();
+        continue;
+      }
+      entries.update(key, found, value, next);
+      out[i] = Status.KeyUpdated;
     }
+    if (at !== undefined) this.#sweeper.wake();
     return out;
   }
 
-  add(keys: readonly string[], values: readonly string[]): AddStatus[] {
-    const data = this.#data;
+  add(keys: readonly string[], values: readonly string[], ttl?: number): AddStatus[] {
+    const entries = this.#entries;
+    const size = this.#size;
+    const now = this.#clockFor(ttl);
+    const at = ttl === undefined ? undefined : now + ttl;
     const out: AddStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      if (data.has(key)) {
+      if (entries.find(key, now) !== undefined) {
         out[i] = Status.KeyExists;
         continue;
       }
       const value = values[i] as string;
-      const growth = key.length + value.length + ENTRY_OVERHEAD;
-      if (!this.#fits(growth)) {
-        out[i] = this.#refuse();
+      if (!size.fits(entryCost(key, value, at !== undefined))) {
+        out[i] = size.refuse();
         continue;
       }
-      data.set(key, value);
-      this.#grow(growth);
+      entries.insert(key, value, at);
       out[i] = Status.KeySet;
     }
+    if (at !== undefined) this.#sweeper.wake();
     return out;
   }
 
   get(keys: readonly string[]): GetResult[] {
-    const data = this.#data;
+    const entries = this.#entries;
+    const now = this.#clockFor(undefined);
     const out: GetResult[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
-      out[i] = data.get(keys[i] as string) ?? Status.KeyNotExist;
+      const found = entries.find(keys[i] as string, now);
+      out[i] = found === undefined ? Status.KeyNotExist : storedValue(found);
     }
     return out;
   }
 
   remove(keys: readonly string[]): RemoveStatus[] {
-    const data = this.#data;
+    const entries = this.#entries;
+    const now = this.#clockFor(undefined);
     const out: RemoveStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const old = data.get(key);
-      if (old === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         out[i] = Status.KeyNotExist;
       } else {
-        data.delete(key);
-        this.#grow(-(key.length + old.length + ENTRY_OVERHEAD));
+        entries.drop(key, found);
         out[i] = Status.KeyRemoved;
       }
     }
@@ -150,54 +168,130 @@ export class MemoryStore implements Store {
   }
 
   contains(keys: readonly string[]): ContainsStatus[] {
-    const data = this.#data;
+    const entries = this.#entries;
+    const now = this.#clockFor(undefined);
     const out: ContainsStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
-      out[i] = data.has(keys[i] as string) ? Status.KeyExists : Status.KeyNotExist;
+      out[i] =
+        entries.find(keys[i] as string, now) === undefined ? Status.KeyNotExist : Status.KeyExists;
     }
     return out;
   }
 
   append(keys: readonly string[], values: readonly string[]): AppendStatus[] {
-    const data = this.#data;
+    const entries = this.#entries;
+    const size = this.#size;
+    const now = this.#clockFor(undefined);
     const out: AppendStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const stored = data.get(key);
-      if (stored === undefined) {
+      const found = entries.find(key, now);
+      if (found === undefined) {
         out[i] = Status.KeyNotExist;
         continue;
       }
+      const stored = storedValue(found);
       const combined = appendJson(stored, values[i] as string);
       if (combined === null) {
         out[i] = Status.ValueTypeInvalid;
         continue;
       }
-      const growth = combined.length - stored.length;
-      if (!this.#fits(growth)) {
-        out[i] = this.#refuse();
+      if (!size.fits(combined.length - stored.length)) {
+        out[i] = size.refuse();
         continue;
       }
-      data.set(key, combined);
-      this.#grow(growth);
+      // undefined: an append keeps the key's expiry.
+      entries.update(key, found, combined, undefined);
       out[i] = Status.Ok;
     }
     return out;
   }
 
+  expire(keys: readonly string[], ms: readonly number[]): ExpireStatus[] {
+    const entries = this.#entries;
+    const now = this.#now();
+    const out: ExpireStatus[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const found = entries.find(key, now);
+      if (found === undefined) {
+        out[i] = Status.KeyNotExist;
+        continue;
+      }
+      // Not checked against the limit, as Redis does not refuse EXPIRE at OOM:
+      // the estimate may pass it by the bookkeeping of the keys given an expiry.
+      entries.update(key, found, storedValue(found), now + (ms[i] as number));
+      out[i] = Status.Ok;
+    }
+    if (entries.expiring.size !== 0) this.#sweeper.wake();
+    return out;
+  }
+
+  persist(keys: readonly string[]): PersistStatus[] {
+    const entries = this.#entries;
+    const now = this.#clockFor(undefined);
+    const out: PersistStatus[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const found = entries.find(key, now);
+      if (found === undefined) {
+        out[i] = Status.KeyNotExist;
+        continue;
+      }
+      if (typeof found !== "string") entries.update(key, found, found.value, null);
+      out[i] = Status.Ok;
+    }
+    return out;
+  }
+
+  ttl(keys: readonly string[]): TtlResult[] {
+    const entries = this.#entries;
+    const now = this.#clockFor(undefined);
+    const out: TtlResult[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const found = entries.find(keys[i] as string, now);
+      if (found === undefined) out[i] = Status.KeyNotExist;
+      // Rounded up: a key that has not expired never reports 0 ms left.
+      else out[i] = { ms: typeof found === "string" ? null : Math.ceil(found.at - now) };
+    }
+    return out;
+  }
+
+  keys(query: KeysQuery): KeysPage | null {
+    const entries = this.#entries;
+    let expired: ((key: string) => boolean) | undefined;
+    if (entries.expiring.size !== 0) {
+      const now = this.#now();
+      expired = (key) => entries.expired(key, now);
+    }
+    const listed = listPage(entries.index, query, expired);
+    if (listed === null) return null;
+    // Reclaimed after the walk, which must not change the index under it.
+    for (const key of listed.expired) {
+      const timed = entries.expiring.get(key);
+      if (timed !== undefined) entries.drop(key, timed);
+    }
+    return listed.page;
+  }
+
   count(): number {
-    return this.#data.size;
+    return this.#entries.count;
   }
 
   clear(): number {
-    const n = this.#data.size;
-    this.#data.clear();
-    this.#grow(-this.#bytes);
-    return n;
+    return this.#entries.clear();
   }
 
   usage(): StoreUsage {
-    return { bytes: this.#bytes, limit: this.#limit, full: this.#full };
+    return this.#size.usage();
+  }
+
+  /**
+   * Runs one step of the active sweep now (which schedules the next as
+   * usual): for tests with a fake clock and scheduler, and benchmarks.
+   */
+  sweep(): StepResult {
+    return this.#sweeper.run();
   }
 
   ready(): Promise<boolean> {
@@ -205,31 +299,12 @@ export class MemoryStore implements Store {
   }
 
   close(): Promise<void> {
+    this.#sweeper.close();
     return Promise.resolve();
   }
 
-  /** Whether a write that changes the size by `growth` may go ahead: one that does not grow always may. */
-  #fits(growth: number): boolean {
-    return growth <= 0 || this.#limit === 0 || this.#bytes + growth <= this.#limit;
-  }
-
-  /** Any change of size, up or down, ends a full spell: room was made, or a write fit. */
-  #grow(growth: number): void {
-    if (growth === 0) return;
-    this.#bytes += growth;
-    this.#full = false;
-  }
-
-  #refuse(): Refused {
-    this.#full = true;
-    this.#refused++;
-    const now = this.#now();
-    if (this.#events !== undefined && now - this.#reportedAt >= FULL_REPORT_INTERVAL_MS) {
-      this.#reportedAt = now;
-      const refused = this.#refused;
-      this.#refused = 0;
-      this.#events.full({ bytes: this.#bytes, limit: this.#limit, refused });
-    }
-    return Status.Unknown;
+  /** The time a command needs: only when it sets a ttl or some key has a deadline (else 0, unused). */
+  #clockFor(ttl: number | undefined): number {
+    return ttl !== undefined || this.#entries.expiring.size !== 0 ? this.#now() : 0;
   }
 }
