@@ -31,6 +31,8 @@ export class Entries {
   readonly expiring = new Expiring();
   readonly index: SortedKeys;
   readonly size: SizeBudget;
+  /** Told of every key reclaimed because its deadline came (the store's `expire` events). */
+  onExpired: ((key: string) => void) | undefined;
 
   constructor(size: SizeBudget, indexChunkSize?: number) {
     this.size = size;
@@ -51,8 +53,14 @@ export class Entries {
     if (value !== undefined || this.expiring.size === 0) return value;
     const timed = this.expiring.get(key);
     if (timed === undefined || timed.at > now) return timed;
-    this.drop(key, timed);
+    this.reclaim(key, timed);
     return undefined;
+  }
+
+  /** Drops an expiring key whose deadline came. */
+  reclaim(key: string, timed: Timed): void {
+    this.drop(key, timed);
+    this.onExpired?.(key);
   }
 
   /** Whether `key` is an expiring key whose deadline has come. */

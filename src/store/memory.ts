@@ -1,5 +1,6 @@
 import { appendJson } from "../json/append.ts";
 import { Status } from "../protocol/status.ts";
+import { ChangeFeed } from "./change-feed.ts";
 import type { StepResult } from "./expiry.ts";
 import { listPage } from "./listing.ts";
 import { Entries, storedValue } from "./memory-entries.ts";
@@ -7,6 +8,7 @@ import { ENTRY_OVERHEAD, EXPIRY_OVERHEAD, entryCost, SizeBudget } from "./memory
 import type {
   AddStatus,
   AppendStatus,
+  ChangeListener,
   ContainsStatus,
   ExpireStatus,
   GetResult,
@@ -65,6 +67,7 @@ export class MemoryStore implements Store {
   readonly #size: SizeBudget;
   readonly #sweeper: Sweeper;
   readonly #now: () => number;
+  readonly #feed = new ChangeFeed();
 
   constructor(options: MemoryStoreOptions = {}, events?: StoreEvents) {
     const now = options.now ?? (() => performance.now());
@@ -72,10 +75,14 @@ export class MemoryStore implements Store {
     this.#size = new SizeBudget(options.maxMemory ?? 0, now, events);
     const entries = new Entries(this.#size, options.indexChunkSize);
     this.#entries = entries;
+    const feed = this.#feed;
+    entries.onExpired = (key) => {
+      if (feed.active) feed.emit({ op: "expire", key });
+    };
     this.#sweeper = new Sweeper(
       entries.expiring,
       now,
-      (timed) => entries.drop(timed.key, timed),
+      (timed) => entries.reclaim(timed.key, timed),
       options.sweep,
     );
     // Up for as long as the process lives: the one report a store that can't go down
@@ -88,6 +95,7 @@ export class MemoryStore implements Store {
     const size = this.#size;
     const now = this.#clockFor(ttl);
     const at = ttl === undefined ? undefined : now + ttl;
+    const feed = this.#watched();
     const out: SetStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -99,6 +107,7 @@ export class MemoryStore implements Store {
           continue;
         }
         entries.insert(key, value, at);
+        feed?.emit({ op: "set", key, value });
         out[i] = Status.KeySet;
         continue;
       }
@@ -109,6 +118,7 @@ export class MemoryStore implements Store {
         continue;
       }
       entries.update(key, found, value, next);
+      feed?.emit({ op: "set", key, value });
       out[i] = Status.KeyUpdated;
     }
     if (at !== undefined) this.#sweeper.wake();
@@ -120,6 +130,7 @@ export class MemoryStore implements Store {
     const size = this.#size;
     const now = this.#clockFor(ttl);
     const at = ttl === undefined ? undefined : now + ttl;
+    const feed = this.#watched();
     const out: AddStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -133,6 +144,7 @@ export class MemoryStore implements Store {
         continue;
       }
       entries.insert(key, value, at);
+      feed?.emit({ op: "set", key, value });
       out[i] = Status.KeySet;
     }
     if (at !== undefined) this.#sweeper.wake();
@@ -153,6 +165,7 @@ export class MemoryStore implements Store {
   remove(keys: readonly string[]): RemoveStatus[] {
     const entries = this.#entries;
     const now = this.#clockFor(undefined);
+    const feed = this.#watched();
     const out: RemoveStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -161,6 +174,7 @@ export class MemoryStore implements Store {
         out[i] = Status.KeyNotExist;
       } else {
         entries.drop(key, found);
+        feed?.emit({ op: "rmv", key });
         out[i] = Status.KeyRemoved;
       }
     }
@@ -182,6 +196,7 @@ export class MemoryStore implements Store {
     const entries = this.#entries;
     const size = this.#size;
     const now = this.#clockFor(undefined);
+    const feed = this.#watched();
     const out: AppendStatus[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -202,6 +217,8 @@ export class MemoryStore implements Store {
       }
       // undefined: an append keeps the key's expiry.
       entries.update(key, found, combined, undefined);
+      // Appending [] or members the object already has changes nothing: no event.
+      if (combined !== stored) feed?.emit({ op: "append", key, value: combined });
       out[i] = Status.Ok;
     }
     return out;
@@ -269,7 +286,7 @@ export class MemoryStore implements Store {
     // Reclaimed after the walk, which must not change the index under it.
     for (const key of listed.expired) {
       const timed = entries.expiring.get(key);
-      if (timed !== undefined) entries.drop(key, timed);
+      if (timed !== undefined) entries.reclaim(key, timed);
     }
     return listed.page;
   }
@@ -279,7 +296,18 @@ export class MemoryStore implements Store {
   }
 
   clear(): number {
-    return this.#entries.clear();
+    const n = this.#entries.clear();
+    this.#watched()?.emit({ op: "clear" });
+    return n;
+  }
+
+  watch(listener: ChangeListener): Promise<() => Promise<void>> {
+    return this.#feed.watch(listener);
+  }
+
+  /** The feed while someone watches: with nobody watching, no change is even built. */
+  #watched(): ChangeFeed | undefined {
+    return this.#feed.active ? this.#feed : undefined;
   }
 
   usage(): StoreUsage {
