@@ -137,7 +137,8 @@ function expire(
 /** Status 100 for every key of the command (26 stays 26), or for the command itself. */
 function failed(command: Command, error: unknown): Outcome {
   const m = error instanceof Error ? error.message : String(error);
-  if (!("keys" in command)) return { kind: "failed", st: Status.Unknown, m };
+  // Per-key commands carry each key's token; KV_WATCH has keys too, but fails whole.
+  if (!("tokens" in command)) return { kind: "failed", st: Status.Unknown, m };
   if (command.name === "KV_EXPIRE") {
     const results = command.values.map((text) =>
       wholeNumberText(text, 1, MAX_TTL) === undefined ? Status.ValueTypeInvalid : Status.Unknown,

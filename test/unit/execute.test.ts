@@ -1,8 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import type { Outcome } from "../../src/protocol/outcome.ts";
 import { parseMessage } from "../../src/protocol/requests-v1.ts";
+import { parseRequest } from "../../src/protocol/requests-v2.ts";
 import { encodeV1 } from "../../src/protocol/responses-v1.ts";
+import { encodeV2 } from "../../src/protocol/responses-v2.ts";
 import { execute } from "../../src/server/execute.ts";
+import { Watches } from "../../src/server/watches.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/store.ts";
 
@@ -96,6 +99,24 @@ describe("execute", () => {
     expect(await run('{"KV_GET":["a","b"]}', partial)).toEqual([
       '{"KV_GET_RSP":{"st":22,"k":"a"}}',
       '{"KV_GET_RSP":{"st":100,"k":"b"}}',
+    ]);
+  });
+});
+
+describe("execute: version 2 commands", () => {
+  test("a KV_WATCH the store cannot serve fails whole with 100, not per key", async () => {
+    const request = parseRequest('{"id":3,"KV_WATCH":{"keys":["a"]}}');
+    if (!request.ok) throw new Error(request.m);
+    const store = new MemoryStore();
+    const session = new Watches(broken("reject"), 10, {
+      watching: () => {},
+      sent: () => {},
+      reset: () => {},
+    }).session(() => {});
+    const outcome = await execute(request.command, store, counters, session);
+    expect(outcome).toMatchObject({ kind: "failed", st: 100 });
+    expect(encodeV2(request.command, request.id, outcome)).toEqual([
+      '{"id":3,"KV_ERR":{"st":100,"m":"store down"}}',
     ]);
   });
 });
