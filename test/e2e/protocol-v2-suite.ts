@@ -439,15 +439,6 @@ export function protocolV2Suite(
         expect(await ask('{"KV_NOPE":null}')).toBe('{"KV_ERR":{"st":10,"m":"KV_NOPE"}}');
       });
 
-      test("KV_WATCH and KV_UNWATCH answer 10 until change events land (v2-decisions 15)", async () => {
-        expect(await ask('{"id":3,"KV_WATCH":{"keys":["a"]}}')).toBe(
-          '{"id":3,"KV_ERR":{"st":10,"m":"KV_WATCH"}}',
-        );
-        expect(await ask('{"id":4,"KV_UNWATCH":{"w":1}}')).toBe(
-          '{"id":4,"KV_ERR":{"st":10,"m":"KV_UNWATCH"}}',
-        );
-      });
-
       test("ttl alone is a command named ttl: 10 naming it", async () => {
         expect(await ask('{"ttl":5}')).toBe('{"KV_ERR":{"st":10,"m":"ttl"}}');
         expect(await ask('{"id":3,"ttl":5}')).toBe('{"id":3,"KV_ERR":{"st":10,"m":"ttl"}}');
