@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { TestClient } from "../support/client.ts";
 import { startNode, type TestNode } from "../support/node.ts";
+import { RawClient, selectedProtocols } from "../support/raw-client.ts";
 import { freePort, type RedisServer, startRedis, waitFor } from "../support/redis.ts";
 import { ROOT } from "./manifests.ts";
 
@@ -154,6 +155,45 @@ describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () =
       { KV_GET_RSP: { lb: { via: "haproxy", n: 1 }, st: 1 } },
     ]);
     expect(await b.ask({ KV_ADD: { lb: 2 } })).toEqual([{ KV_ADD_RSP: { st: 23, k: "lb" } }]);
+  });
+
+  test("the kvfleet.v2 subprotocol passes through: offered, selected, spoken; no offer stays v1", async () => {
+    const v2 = await TestClient.open(lbUrl(), { protocols: ["kvfleet.v9", "kvfleet.v2"] });
+    opened.push(v2);
+    expect(v2.protocol).toBe("kvfleet.v2");
+    const info = await v2.request("lb", "KV_SERVER_INFO", {});
+    expect(info).toEqual({
+      id: "lb",
+      KV_SERVER_INFO_RSP: {
+        st: 1,
+        qryCnt: expect.any(Number),
+        version: expect.any(String),
+        protocols: [1, 2],
+      },
+    });
+    expect(await v2.request(2, "KV_SET", { "lb-v2": 1 }, { ttl: 60_000 })).toEqual({
+      id: 2,
+      KV_SET_RSP: [{ k: "lb-v2", st: 20 }],
+    });
+    const port = haproxy?.port as number;
+    const raw = await RawClient.open("127.0.0.1", port, "Sec-WebSocket-Protocol: kvfleet.v2\r\n", {
+      keepTexts: true,
+    });
+    expect(selectedProtocols(raw.head)).toEqual(["kvfleet.v2"]);
+    raw.sendText('{"id":3,"KV_TTL":["lb-v2"]}');
+    expect(await raw.nextText()).toMatch(
+      /^\{"id":3,"KV_TTL_RSP":\[\{"k":"lb-v2","st":1,"ttl":\d+\}\]\}$/,
+    );
+    raw.socket.destroy();
+    const none = await RawClient.open("127.0.0.1", port, "Sec-WebSocket-Protocol: foo, bar\r\n", {
+      keepTexts: true,
+    });
+    expect(selectedProtocols(none.head)).toEqual([]);
+    none.sendText('{"id":4,"KV_COUNT":{}}');
+    expect(await none.nextText()).toBe('{"KV_ERR":{"st":11,"m":""}}');
+    none.socket.destroy();
+    const v1 = await openThroughLb();
+    expect(v1.protocol).toBe("");
   });
 
   test("a token in the query string never reaches HAProxy's log", async () => {

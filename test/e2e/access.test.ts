@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestClient, upgradeStatus } from "../support/client.ts";
 import { startNode, type TestNode } from "../support/node.ts";
+import { RawClient, selectedProtocols } from "../support/raw-client.ts";
 import { makeCertificates } from "../support/tls.ts";
 
 const TOKEN = "correct-horse-battery-staple";
@@ -46,6 +47,55 @@ describe("shared token", () => {
     const byQuery = await TestClient.open(`${server.url}?token=${TOKEN}`);
     expect(await byQuery.ask({ KV_COUNT: {} })).toEqual([{ KV_COUNT_RSP: { st: 1, cnt: 0 } }]);
     byQuery.close();
+  });
+
+  test("protocol v2 is negotiated with the token by header or by ?token=, and refused without it", async () => {
+    const v2 = { "sec-websocket-protocol": "kvfleet.v2" };
+    expect(await upgradeStatus(`${server.httpUrl}/`, v2)).toBe(401);
+    expect(await upgradeStatus(`${server.httpUrl}/?token=wrong-token-of-some-length`, v2)).toBe(
+      401,
+    );
+    await expect(TestClient.open(server.url, { protocols: "kvfleet.v2" })).rejects.toThrow();
+    const byHeader = await TestClient.open(server.url, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      protocols: "kvfleet.v2",
+    });
+    const byQuery = await TestClient.open(`${server.url}?token=${TOKEN}`, {
+      protocols: ["kvfleet.v9", "kvfleet.v2"],
+    });
+    for (const client of [byHeader, byQuery]) {
+      expect(client.protocol).toBe("kvfleet.v2");
+      expect(await client.request("c", "KV_COUNT", {})).toEqual({
+        id: "c",
+        KV_COUNT_RSP: { st: 1, cnt: 0 },
+      });
+      client.close();
+    }
+  });
+
+  test("with the token, an offer without kvfleet.v2 selects no protocol and speaks v1", async () => {
+    const port = Number(new URL(server.url).port);
+    const byHeader = await RawClient.open(
+      "127.0.0.1",
+      port,
+      `Authorization: Bearer ${TOKEN}\r\nSec-WebSocket-Protocol: kvfleet.v9\r\n`,
+      { keepTexts: true },
+    );
+    const byQuery = await RawClient.open(
+      "127.0.0.1",
+      port,
+      "Sec-WebSocket-Protocol: foo, bar\r\n",
+      {
+        path: `/?token=${TOKEN}`,
+        keepTexts: true,
+      },
+    );
+    for (const raw of [byHeader, byQuery]) {
+      expect(selectedProtocols(raw.head)).toEqual([]);
+      raw.sendText('{"id":1,"KV_COUNT":{}}');
+      expect(await raw.nextText()).toBe('{"KV_ERR":{"st":11,"m":""}}');
+      raw.socket.destroy();
+    }
   });
 
   test("health, readiness and metrics stay open to probes", async () => {
@@ -91,6 +141,29 @@ describe("origin allow-list and connection limit", () => {
     expect(await third?.ask({ KV_COUNT: {} })).toHaveLength(1);
     third?.close();
     second.close();
+  });
+});
+
+describe("origin allow-list on protocol v2", () => {
+  let server: TestNode;
+  beforeAll(() => {
+    server = startNode(["--origins=https://app.example.com"]);
+  });
+  afterAll(() => server.stop());
+
+  test("protocol v2 passes the same origin check: 403 from another origin, selected from the allowed one", async () => {
+    const v2 = { "sec-websocket-protocol": "kvfleet.v2" };
+    expect(
+      await upgradeStatus(`${server.httpUrl}/`, { ...v2, origin: "https://evil.example" }),
+    ).toBe(403);
+    const allowed = await TestClient.open(server.url, {
+      headers: { origin: "https://app.example.com" },
+      protocols: "kvfleet.v2",
+    });
+    expect(allowed.protocol).toBe("kvfleet.v2");
+    expect(await allowed.request(1, "KV_GET", [])).toEqual({ id: 1, KV_GET_RSP: [] });
+    allowed.close();
+    await allowed.closed();
   });
 });
 

@@ -20,10 +20,19 @@ export class TestClient {
     });
   }
 
-  /** Opens a connection and resolves once it is open; `init` is Bun's (headers, tls). */
+  /**
+   * Opens a connection and resolves once it is open; `init` is Bun's (headers,
+   * tls, and `protocols`: the WebSocket subprotocols to offer, e.g. "kvfleet.v2").
+   * Bun's client refuses a 101 that selects none of the protocols it offered,
+   * so a test of an offer the server must decline uses `RawClient`.
+   */
   static open(
     url: string,
-    init?: { headers?: Record<string, string>; tls?: { ca?: string } },
+    init?: {
+      headers?: Record<string, string>;
+      tls?: { ca?: string };
+      protocols?: string | string[];
+    },
   ): Promise<TestClient> {
     const socket = new WebSocket(url, init as unknown as string[]);
     const client = new TestClient(socket);
@@ -33,6 +42,11 @@ export class TestClient {
         once: true,
       });
     });
+  }
+
+  /** The subprotocol the server selected in its 101 answer; "" when none. */
+  get protocol(): string {
+    return this.socket.protocol;
   }
 
   send(message: string | Uint8Array): void {
@@ -71,6 +85,38 @@ export class TestClient {
     return this.take(n);
   }
 
+  /**
+   * The first unread message whose `id` member equals `id` (a protocol v2
+   * answer), parsed and taken from the queue; messages before it stay unread.
+   */
+  async answerTo(id: string | number): Promise<Answer> {
+    for (;;) {
+      const index = this.#messages.findIndex((text) => idOf(text) === id);
+      if (index >= 0) return JSON.parse(this.#messages.splice(index, 1)[0] as string) as Answer;
+      if (this.#close !== null) {
+        throw new Error(
+          `connection closed (${this.#close.code}) while awaiting the answer to ${id}`,
+        );
+      }
+      const seen = this.#messages.length;
+      await this.#until(() => this.#messages.length > seen || this.#close !== null);
+    }
+  }
+
+  /**
+   * Sends a protocol v2 request, `{"id":id, <command>: body, ...options}`, and
+   * awaits the answer with that id: `<command>_RSP` or `KV_ERR`, and the id.
+   */
+  request(
+    id: string | number,
+    command: string,
+    body: unknown,
+    options: Record<string, unknown> = {},
+  ): Promise<Answer> {
+    this.command({ id, [command]: body, ...options });
+    return this.answerTo(id);
+  }
+
   /** Messages received and not yet read. */
   get unread(): number {
     return this.#messages.length;
@@ -94,6 +140,19 @@ export class TestClient {
 
   async #until(ready: () => boolean): Promise<void> {
     while (!ready()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** A protocol v2 answer: `id` when the request had one, and `<CMD>_RSP` or `KV_ERR`. */
+export type Answer = { id?: string | number } & Record<string, unknown>;
+
+/** The `id` of an answer's text, or undefined when it has none or is not JSON. */
+function idOf(text: string): unknown {
+  if (!text.includes('"id":')) return undefined;
+  try {
+    return (JSON.parse(text) as { id?: unknown }).id;
+  } catch {
+    return undefined;
   }
 }
 

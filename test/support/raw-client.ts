@@ -15,22 +15,41 @@ export class RawClient {
   /** The server's 101 response head. */
   head = "";
   #ended: Promise<void>;
+  /** Text payloads received and not yet read, when the client keeps them. */
+  #kept: string[] | null = null;
+  #onText: (() => void) | null = null;
+  #gone = false;
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    this.#ended = new Promise((resolve) => socket.once("close", () => resolve()));
+    this.#ended = new Promise((resolve) =>
+      socket.once("close", () => {
+        this.#gone = true;
+        this.#onText?.();
+        resolve();
+      }),
+    );
     socket.on("data", (chunk: Buffer) => this.#read(chunk));
     socket.on("error", () => {});
   }
 
-  static open(host: string, port: number, extraHeaders = ""): Promise<RawClient> {
+  /**
+   * Upgrades a new TCP connection on `path` with `extraHeaders` (CRLF-terminated
+   * lines); with `keepTexts` the text frames received are kept for `nextText`.
+   */
+  static open(
+    host: string,
+    port: number,
+    extraHeaders = "",
+    { path = "/", keepTexts = false }: { path?: string; keepTexts?: boolean } = {},
+  ): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(port, host);
       socket.once("error", reject);
       socket.once("connect", () => {
         const key = randomBytes(16).toString("base64");
         socket.write(
-          `GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
             `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`,
         );
         let head = Buffer.alloc(0);
@@ -44,6 +63,7 @@ export class RawClient {
             return;
           }
           const client = new RawClient(socket);
+          if (keepTexts) client.#kept = [];
           client.head = head.subarray(0, end).toString();
           client.#read(head.subarray(end + 4));
           resolve(client);
@@ -62,6 +82,19 @@ export class RawClient {
     const mask = randomBytes(4);
     for (let i = 0; i < n; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
     return this.socket.write(Buffer.concat([header, mask, payload]));
+  }
+
+  /** The next text frame's payload (needs `keepTexts`); rejects if the connection ends first. */
+  async nextText(): Promise<string> {
+    const kept = this.#kept;
+    if (kept === null) throw new Error("RawClient opened without keepTexts");
+    while (kept.length === 0) {
+      if (this.#gone) throw new Error("connection ended while awaiting a text frame");
+      await new Promise<void>((resolve) => {
+        this.#onText = resolve;
+      });
+    }
+    return kept.shift() as string;
   }
 
   /** Text frames received so far. */
@@ -100,7 +133,13 @@ export class RawClient {
         offset = 10;
       }
       if (buf.length < offset + len) break;
-      if (opcode === 0x1) this.#texts++;
+      if (opcode === 0x1) {
+        this.#texts++;
+        if (this.#kept !== null) {
+          this.#kept.push(buf.subarray(offset, offset + len).toString("utf8"));
+          this.#onText?.();
+        }
+      }
       if (opcode === 0x9) {
         this.#pings++;
         this.#onPing?.();
@@ -124,4 +163,13 @@ export function rawRequest(host: string, port: number, request: string): Promise
     socket.once("error", reject);
     socket.once("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
   });
+}
+
+/** The values of every `Sec-WebSocket-Protocol` line of a 101 head: none when no protocol was selected. */
+export function selectedProtocols(head: string): string[] {
+  return head
+    .split("\r\n")
+    .slice(1)
+    .filter((line) => /^sec-websocket-protocol\s*:/i.test(line))
+    .map((line) => line.slice(line.indexOf(":") + 1).trim());
 }
