@@ -1,20 +1,45 @@
 /** Plain protocol clients: sockets, a single request, and filling a key space. */
-import { valueText } from "./requests.ts";
+import { type Protocol, SUBPROTOCOL_V2, valueText } from "./requests.ts";
 
-/** Opens `count` sockets spread over `urls`. */
-export async function connect(urls: string[], count: number): Promise<WebSocket[]> {
-  return Promise.all(
+/**
+ * Opens `count` sockets spread over `urls`. Protocol 2 offers `kvfleet.v2`
+ * and rejects unless every server selected it; protocol 1 offers nothing.
+ */
+export async function connect(
+  urls: string[],
+  count: number,
+  protocol: Protocol = 1,
+): Promise<WebSocket[]> {
+  const offered = protocol === 2 ? SUBPROTOCOL_V2 : "";
+  const opened = await Promise.allSettled(
     Array.from(
       { length: count },
       (_, i) =>
         new Promise<WebSocket>((resolve, reject) => {
           const url = urls[i % urls.length] as string;
-          const ws = new WebSocket(url);
-          ws.onopen = () => resolve(ws);
-          ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+          const ws = protocol === 2 ? new WebSocket(url, SUBPROTOCOL_V2) : new WebSocket(url);
+          ws.onopen = () => {
+            if (ws.protocol === offered) resolve(ws);
+            else {
+              ws.close();
+              reject(
+                new Error(
+                  `${url} selected subprotocol ${JSON.stringify(ws.protocol)}, not ${JSON.stringify(offered)}: it does not speak protocol ${protocol}`,
+                ),
+              );
+            }
+          };
+          // Bun's client also fails here when the server selects no subprotocol.
+          const offering = protocol === 2 ? ` offering subprotocol ${SUBPROTOCOL_V2}` : "";
+          ws.onerror = () => reject(new Error(`cannot connect to ${url}${offering}`));
         }),
     ),
   );
+  const failed = opened.find((o) => o.status === "rejected");
+  if (failed === undefined)
+    return opened.map((o) => (o as PromiseFulfilledResult<WebSocket>).value);
+  for (const o of opened) if (o.status === "fulfilled") o.value.close();
+  throw failed.reason;
 }
 
 /** Sends one message on a fresh connection and answers the first reply. */
