@@ -58,19 +58,21 @@ export interface MatrixRow extends Shape {
   latencyUs: Latency;
   /** For redis-benchmark rows: the commands whose figures it combines. */
   detail?: RedisBenchmark[];
-  /**
-   * CPU while measuring, in cores (CPU seconds per second) and in µs per
-   * request: of the node processes (summed), of redis-server, and of the
-   * load generator.
-   */
-  cpu?: {
-    nodeCores: number;
-    redisCores?: number;
-    generatorCores: number;
-    nodeUsPerOp: number;
-    redisUsPerOp?: number;
-    generatorUsPerOp: number;
-  };
+  cpu?: CpuUse;
+}
+
+/**
+ * CPU while measuring, in cores (CPU seconds per second) and in µs per
+ * request: of the node processes (summed), of redis-server, and of the
+ * load generator.
+ */
+export interface CpuUse {
+  nodeCores: number;
+  redisCores?: number;
+  generatorCores: number;
+  nodeUsPerOp: number;
+  redisUsPerOp?: number;
+  generatorUsPerOp: number;
 }
 
 /** Settings every load of a mode shares. */
