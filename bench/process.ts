@@ -85,11 +85,22 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** Measures the CPU of some processes and of this one between start() and stop(). */
+/** CPU seconds the whole machine spent in user and system mode so far, from /proc/stat. */
+export function machineCpuSeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").slice(0, 200);
+  const [, user, nice, system] = line.split(/\s+/);
+  return (Number(user) + Number(nice) + Number(system)) / TICKS_PER_SECOND;
+}
+
+/**
+ * Measures the CPU of some processes and of this one between start() and
+ * stop(), and what every other process on the machine used meanwhile.
+ */
 export function cpuMeter(nodePids: number[], redisPids: number[]) {
   let nodes0 = 0;
   let redis0 = 0;
   let self0 = 0;
+  let machine0 = 0;
   let t0 = 0;
   const selfCpu = () => {
     const u = process.cpuUsage();
@@ -102,6 +113,7 @@ export function cpuMeter(nodePids: number[], redisPids: number[]) {
       nodes0 = nodeCpu();
       redis0 = sum(redisPids);
       self0 = selfCpu();
+      machine0 = machineCpuSeconds();
       t0 = performance.now();
     },
     stop(ops: number): CpuUse {
@@ -109,6 +121,7 @@ export function cpuMeter(nodePids: number[], redisPids: number[]) {
       const node = nodeCpu() - nodes0;
       const redis = redisPids.length > 0 ? sum(redisPids) - redis0 : undefined;
       const self = selfCpu() - self0;
+      const others = machineCpuSeconds() - machine0 - node - (redis ?? 0) - self;
       const round = (n: number) => Math.round(n * 100) / 100;
       const perOp = (n: number) => Math.round((n / Math.max(1, ops)) * 1e7) / 10;
       return {
@@ -116,6 +129,7 @@ export function cpuMeter(nodePids: number[], redisPids: number[]) {
         generatorCores: round(self / seconds),
         nodeUsPerOp: perOp(node),
         generatorUsPerOp: perOp(self),
+        othersCores: round(Math.max(0, others) / seconds),
         ...(redis === undefined
           ? {}
           : { redisCores: round(redis / seconds), redisUsPerOp: perOp(redis) }),

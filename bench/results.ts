@@ -73,6 +73,11 @@ export interface CpuUse {
   nodeUsPerOp: number;
   redisUsPerOp?: number;
   generatorUsPerOp: number;
+  /**
+   * Every other process on the machine (/proc/stat user and system time
+   * less the above; tick-rounded, so about ±0.05 core): the noise.
+   */
+  othersCores?: number;
 }
 
 /** Settings every load of a mode shares. */
@@ -231,12 +236,53 @@ export interface SlowReaderRun {
   scenarios: SlowReaderScenario[];
 }
 
+/** One load of the protocol comparison: an op at a shape on a store, in a protocol version. */
+export interface ProtocolScenario extends Shape {
+  op: Operation;
+}
+
+export interface ProtocolSettings extends LoadSettings {
+  stores: StoreType[];
+  scenarios: ProtocolScenario[];
+  /** Rounds, each loading every scenario in version 1 and 2 back to back. */
+  rounds: number;
+}
+
+export interface ProtocolSample {
+  opsPerSecond: number;
+  keysPerSecond: number;
+  errors: number;
+  latencyUs: Latency;
+  cpu: CpuUse;
+  /** Whether this load ran before its other-version twin in the round. */
+  first: boolean;
+}
+
+export interface ProtocolRow extends ProtocolScenario {
+  store: StoreType;
+  keysPerRequest: number;
+  /** One sample per round. */
+  v1: ProtocolSample[];
+  v2: ProtocolSample[];
+  /** v2 ops/s over v1 ops/s of each round. */
+  ratios: number[];
+}
+
+export interface ProtocolRun {
+  started: string;
+  finished: string;
+  machine: MachineInfo;
+  settings: ProtocolSettings;
+  rows: ProtocolRow[];
+}
+
 export interface Results {
   matrix: MatrixRun;
   memory: MemoryRun;
   soak: SoakRun;
   profile: ProfileRun;
   "slow-reader": SlowReaderRun;
+  v2: ProtocolRun;
 }
 export type Kind = keyof Results;
 

@@ -9,6 +9,7 @@ import { choiceFlag, items, numberFlag, runMain, shapeFlag, UsageError } from ".
 import { matrix } from "./matrix.ts";
 import { memory } from "./memory.ts";
 import { profile } from "./profile.ts";
+import { protocolV2, V2_SCENARIOS, V2_TARGET } from "./protocol-v2.ts";
 import { OPERATIONS } from "./requests.ts";
 import { MATRIX_TARGETS, RESULTS_DIR, save, stamp } from "./results.ts";
 import { SLOW_READER_DEFAULTS, slowReader } from "./slow-reader.ts";
@@ -29,7 +30,8 @@ writes bench/results/<timestamp>.json.
   --value-size=N     bytes of each value's JSON text (default 100)
   --only=LIST        targets to run, comma-separated: ${MATRIX_TARGETS.join(", ")}
                      (default all)
-  --ops=LIST         operations (default set,get,mixed)
+  --ops=LIST         operations (default set,get,mixed; also add, rmv,
+                     append, get10: a 10-key KV_GET)
   --shapes=LIST      shapes CxW (default 1x1,64x1,64x32)
   --nodes=LIST       node counts (default 1,2); a shape with fewer
                      connections than nodes is skipped
@@ -52,6 +54,13 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      client (--timeout S, default ${slow.timeoutSeconds}), and another
                      client's 1x1 latency meanwhile; --value-sizes=LIST
                      (default ${slow.valueSizes.join(",")}), --stores=LIST (${slow.stores.join(",")})
+  --v2               protocol 2 (kvfleet.v2, ids) against protocol 1 on one
+                     memory node and one Redis node: --rounds (default 3)
+                     rounds, each loading every scenario in v1 and v2 back
+                     to back (order flipped every round); medians, v2/v1 per
+                     scenario, flagged below ${V2_TARGET}; --scenarios=LIST of op:CxW
+                     (default ${V2_SCENARIOS}),
+                     --stores=LIST, --seconds, --warmup
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -77,6 +86,9 @@ const OPTIONS = {
   timeout: { type: "string", default: String(slow.timeoutSeconds) },
   "value-sizes": { type: "string", default: slow.valueSizes.join(",") },
   stores: { type: "string", default: slow.stores.join(",") },
+  v2: { type: "boolean", default: false },
+  rounds: { type: "string", default: "3" },
+  scenarios: { type: "string", default: V2_SCENARIOS },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
@@ -87,7 +99,8 @@ type NumberFlag =
   | "interval"
   | "memory-keys"
   | "requests"
-  | "timeout";
+  | "timeout"
+  | "rounds";
 
 const STORES = ["memory", "redis"] as const;
 
@@ -133,6 +146,18 @@ async function main(): Promise<number> {
       timeoutSeconds: number("timeout"),
     };
     path = save("slow-reader", await slowReader(settings));
+  } else if (values.v2) {
+    const settings = {
+      ...load,
+      stores: items(values.stores).map((s) => choiceFlag("stores", s, STORES)),
+      scenarios: items(values.scenarios).map((text) => {
+        const [op = "", shape = "", ...more] = text.split(":");
+        if (more.length > 0) throw new UsageError(`--scenarios: ${text} is not op:CxW`);
+        return { op: choiceFlag("scenarios", op, OPERATIONS), ...shapeFlag("scenarios", shape) };
+      }),
+      rounds: Math.max(1, Math.round(number("rounds"))),
+    };
+    path = save("v2", await protocolV2(settings));
   } else {
     const settings = {
       ...load,

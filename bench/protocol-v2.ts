@@ -1,0 +1,201 @@
+/**
+ * `bun run bench -- --v2`: protocol version 2 against version 1 on the same
+ * nodes (one on the memory store, one on a single Redis, both running
+ * throughout), each scenario loaded in version 1 and 2 back to back, the
+ * order flipping every round as in bench/ab.ts, so machine noise touches
+ * both alike. One op is one request in both versions (a 10-key KV_GET is
+ * ten frames in version 1, one answer in version 2); keys/s beside it.
+ */
+import { redisCli } from "../test/support/redis.ts";
+import { prefill } from "./client.ts";
+import { consoleTable } from "./format.ts";
+import { runLoad } from "./load.ts";
+import {
+  cpuMeter,
+  loadAverage,
+  machineInfo,
+  type RedisServer,
+  type SpawnedServer,
+  startNode,
+  withRedis,
+} from "./process.ts";
+import { keysPerRequest, type Protocol } from "./requests.ts";
+import type {
+  ProtocolRow,
+  ProtocolRun,
+  ProtocolSample,
+  ProtocolScenario,
+  ProtocolSettings,
+  StoreType,
+} from "./results.ts";
+
+/** What the issue asks of version 2: at least this share of version 1's throughput. */
+export const V2_TARGET = 0.95;
+
+/** The default scenarios: set and get at 64x32 and 1x1, a 10-key get at 64x32. */
+export const V2_SCENARIOS = "set:64x32,get:64x32,get10:64x32,set:1x1,get:1x1";
+
+const shapeText = (s: ProtocolScenario) => `${s.connections}x${s.window}`;
+/** The middle value, or the mean of the two middle ones. */
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const half = sorted.length >> 1;
+  if (sorted.length % 2 === 1) return sorted[half] as number;
+  return sorted.length === 0 ? 0 : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
+}
+const mid = (samples: ProtocolSample[], f: (s: ProtocolSample) => number) => median(samples.map(f));
+
+const ROUND = consoleTable<[ProtocolRow, Protocol, ProtocolSample]>([
+  ["store", -6, ([r]) => r.store],
+  ["op", -5, ([r]) => r.op],
+  ["shape", 5, ([r]) => shapeText(r)],
+  ["v", 1, ([, v]) => v],
+  ["ops/s", 8, ([, , s]) => Math.round(s.opsPerSecond)],
+  ["keys/s", 8, ([, , s]) => Math.round(s.keysPerSecond)],
+  ["p50µs", 7, ([, , s]) => s.latencyUs.p50],
+  ["p99µs", 7, ([, , s]) => s.latencyUs.p99],
+  ["errors", 6, ([, , s]) => s.errors],
+  ["nodeµs", 6, ([, , s]) => s.cpu.nodeUsPerOp],
+  ["redµs", 5, ([, , s]) => s.cpu.redisUsPerOp ?? ""],
+  ["genµs", 5, ([, , s]) => s.cpu.generatorUsPerOp],
+  ["others", 6, ([, , s]) => s.cpu.othersCores ?? ""],
+]);
+
+const SUMMARY = consoleTable<ProtocolRow>([
+  ["store", -6, (r) => r.store],
+  ["op", -5, (r) => r.op],
+  ["shape", 5, (r) => shapeText(r)],
+  ["v1 ops/s", 8, (r) => Math.round(mid(r.v1, (s) => s.opsPerSecond))],
+  ["v2 ops/s", 8, (r) => Math.round(mid(r.v2, (s) => s.opsPerSecond))],
+  ["v2/v1", 5, (r) => median(r.ratios).toFixed(2)],
+  ["range", 9, (r) => `${Math.min(...r.ratios).toFixed(2)}-${Math.max(...r.ratios).toFixed(2)}`],
+  ["v1 p99µs", 8, (r) => mid(r.v1, (s) => s.latencyUs.p99)],
+  ["v2 p99µs", 8, (r) => mid(r.v2, (s) => s.latencyUs.p99)],
+  ["v2 keys/s", 9, (r) => Math.round(mid(r.v2, (s) => s.keysPerSecond))],
+  ["nodeµs v1", 9, (r) => mid(r.v1, (s) => s.cpu.nodeUsPerOp)],
+  ["v2", 5, (r) => mid(r.v2, (s) => s.cpu.nodeUsPerOp)],
+  ["genµs v1", 8, (r) => mid(r.v1, (s) => s.cpu.generatorUsPerOp)],
+  ["v2", 5, (r) => mid(r.v2, (s) => s.cpu.generatorUsPerOp)],
+  ["others", 6, (r) => median([...r.v1, ...r.v2].map((s) => s.cpu.othersCores ?? 0)).toFixed(2)],
+  ["", -10, (r) => (median(r.ratios) >= V2_TARGET ? "" : `< ${V2_TARGET}`)],
+]);
+
+interface Node {
+  store: StoreType;
+  node: SpawnedServer;
+  redisPids: number[];
+}
+
+/** One load of a scenario in one version, its CPU measured while recorded. */
+async function sample(
+  { node, redisPids }: Node,
+  scenario: ProtocolScenario,
+  protocol: Protocol,
+  first: boolean,
+  settings: ProtocolSettings,
+): Promise<ProtocolSample> {
+  const meter = cpuMeter([node.pid], redisPids);
+  const { seconds, warmup, keys, valueSize } = settings;
+  const result = await runLoad({
+    urls: [node.url],
+    connections: scenario.connections,
+    window: scenario.window,
+    seconds,
+    warmup,
+    op: scenario.op,
+    protocol,
+    keys,
+    valueSize,
+    onMeasure: meter.start,
+  });
+  const cpu = meter.stop(result.ops);
+  if (result.errors > 0)
+    console.log(`  ! ${result.errors} errors: ${result.errorSamples.slice(0, 2).join(" | ")}`);
+  return {
+    opsPerSecond: Math.round(result.opsPerSecond),
+    keysPerSecond: Math.round(result.keysPerSecond),
+    errors: result.errors,
+    latencyUs: result.latencyUs,
+    cpu,
+    first,
+  };
+}
+
+async function startNodes(redis: RedisServer, settings: ProtocolSettings): Promise<Node[]> {
+  const nodes: Node[] = [];
+  try {
+    for (const store of settings.stores) {
+      if (store === "redis") await redisCli(redis.port, "FLUSHALL");
+      const node = await startNode(store === "redis" ? redis : undefined);
+      nodes.push({ store, node, redisPids: store === "redis" ? [redis.pid] : [] });
+      await prefill([node.url], settings.keys, settings.valueSize);
+    }
+    return nodes;
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.node.stop()));
+    throw error;
+  }
+}
+
+export async function protocolV2(settings: ProtocolSettings): Promise<ProtocolRun> {
+  const { seconds, warmup, keys, valueSize, rounds } = settings;
+  const machine = machineInfo();
+  const started = new Date();
+  console.log(
+    `kvfleet bench --v2: ${rounds} rounds, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; load average ${machine.loadavgBefore.join(" ")}`,
+  );
+  const rows: ProtocolRow[] = [];
+  await withRedis(async (redis) => {
+    const nodes = await startNodes(redis, settings);
+    try {
+      for (const { store } of nodes)
+        for (const scenario of settings.scenarios)
+          rows.push({
+            store,
+            ...scenario,
+            keysPerRequest: keysPerRequest(scenario.op),
+            v1: [],
+            v2: [],
+            ratios: [],
+          });
+      console.log(ROUND.header);
+      for (let round = 0; round < rounds; round++) {
+        // Version 1 first in even rounds, version 2 first in odd ones.
+        const order: Protocol[] = round % 2 === 0 ? [1, 2] : [2, 1];
+        for (const row of rows) {
+          const node = nodes.find((n) => n.store === row.store) as Node;
+          for (const protocol of order) {
+            const s = await sample(node, row, protocol, protocol === order[0], settings);
+            (protocol === 1 ? row.v1 : row.v2).push(s);
+            console.log(ROUND.line([row, protocol, s]));
+          }
+          const v1 = row.v1.at(-1) as ProtocolSample;
+          const v2 = row.v2.at(-1) as ProtocolSample;
+          row.ratios.push(v1.opsPerSecond > 0 ? v2.opsPerSecond / v1.opsPerSecond : 0);
+        }
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.node.stop()));
+    }
+  });
+  machine.loadavgAfter = loadAverage();
+  const finished = new Date();
+  console.log(
+    `\nmedians over ${rounds} rounds; v2/v1 is the median of each round's ratio, range its lowest and highest; µs are CPU per request; others: cores used by other processes\n${SUMMARY.header}`,
+  );
+  for (const row of rows) console.log(SUMMARY.line(row));
+  const errors = rows.reduce(
+    (sum, r) => sum + [...r.v1, ...r.v2].reduce((n, s) => n + s.errors, 0),
+    0,
+  );
+  console.log(
+    `\n${errors} errors; ${Math.round((finished.getTime() - started.getTime()) / 1000)} s; load average after ${machine.loadavgAfter.join(" ")}`,
+  );
+  return {
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    machine,
+    settings,
+    rows,
+  };
+}
