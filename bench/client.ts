@@ -56,6 +56,18 @@ export async function request(url: string, text: string): Promise<string> {
   return reply;
 }
 
+/** The KV_SETQ messages (protocol 1) that store `key:0` .. `key:<keys - 1>`, `batch` keys each. */
+export function prefillMessages(keys: number, valueSize: number, batch = 100): string[] {
+  const value = valueText(valueSize);
+  const messages: string[] = [];
+  for (let from = 0; from < keys; from += batch) {
+    const members: string[] = [];
+    for (let i = from; i < Math.min(keys, from + batch); i++) members.push(`"key:${i}":${value}`);
+    messages.push(`{"KV_SETQ":{${members.join(",")}}}`);
+  }
+  return messages;
+}
+
 /**
  * Fills `key:0` .. `key:<keys - 1>` through one or several URLs with
  * KV_SETQ messages of `batch` keys (quiet: no answer on success), each
@@ -68,13 +80,7 @@ export async function prefill(
   valueSize: number,
   { batch = 100, group = 20, connections = 4 } = {},
 ): Promise<void> {
-  const value = valueText(valueSize);
-  const messages: string[] = [];
-  for (let from = 0; from < keys; from += batch) {
-    const members: string[] = [];
-    for (let i = from; i < Math.min(keys, from + batch); i++) members.push(`"key:${i}":${value}`);
-    messages.push(`{"KV_SETQ":{${members.join(",")}}}`);
-  }
+  const messages = prefillMessages(keys, valueSize, batch);
   for (const url of urls) {
     const sockets = await connect([url], connections);
     let nextGroup = 0;
