@@ -93,6 +93,21 @@ export function machineCpuSeconds(): number {
 }
 
 /**
+ * Waits until the whole machine used less than `cores` over a half second
+ * (nothing of a benchmark runs then, so that is other processes), for at
+ * most `seconds`; answers the cores of the last half second.
+ */
+export async function waitQuiet(cores: number, seconds: number): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  for (;;) {
+    const before = machineCpuSeconds();
+    await Bun.sleep(500);
+    const busy = (machineCpuSeconds() - before) / 0.5;
+    if (busy < cores || performance.now() >= deadline) return Math.round(busy * 100) / 100;
+  }
+}
+
+/**
  * Measures the CPU of some processes and of this one between start() and
  * stop(), and what every other process on the machine used meanwhile.
  */

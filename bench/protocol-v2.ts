@@ -17,6 +17,7 @@ import {
   type RedisServer,
   type SpawnedServer,
   startNode,
+  waitQuiet,
   withRedis,
 } from "./process.ts";
 import { keysPerRequest, type Protocol } from "./requests.ts";
@@ -142,7 +143,7 @@ export async function protocolV2(settings: ProtocolSettings): Promise<ProtocolRu
   const machine = machineInfo();
   const started = new Date();
   console.log(
-    `kvfleet bench --v2: ${rounds} rounds, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; load average ${machine.loadavgBefore.join(" ")}`,
+    `kvfleet bench --v2: ${rounds} rounds, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; each pair after up to ${settings.quiet.seconds} s waiting for the machine to use < ${settings.quiet.cores} cores; load average ${machine.loadavgBefore.join(" ")}`,
   );
   const rows: ProtocolRow[] = [];
   await withRedis(async (redis) => {
@@ -157,6 +158,7 @@ export async function protocolV2(settings: ProtocolSettings): Promise<ProtocolRu
             v1: [],
             v2: [],
             ratios: [],
+            busyBefore: [],
           });
       console.log(ROUND.header);
       for (let round = 0; round < rounds; round++) {
@@ -164,6 +166,7 @@ export async function protocolV2(settings: ProtocolSettings): Promise<ProtocolRu
         const order: Protocol[] = round % 2 === 0 ? [1, 2] : [2, 1];
         for (const row of rows) {
           const node = nodes.find((n) => n.store === row.store) as Node;
+          row.busyBefore.push(await waitQuiet(settings.quiet.cores, settings.quiet.seconds));
           for (const protocol of order) {
             const s = await sample(node, row, protocol, protocol === order[0], settings);
             (protocol === 1 ? row.v1 : row.v2).push(s);

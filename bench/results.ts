@@ -246,6 +246,8 @@ export interface ProtocolSettings extends LoadSettings {
   scenarios: ProtocolScenario[];
   /** Rounds, each loading every scenario in version 1 and 2 back to back. */
   rounds: number;
+  /** Before each pair, wait (at most `seconds`) for other processes to use less than `cores`. */
+  quiet: { cores: number; seconds: number };
 }
 
 export interface ProtocolSample {
@@ -266,6 +268,8 @@ export interface ProtocolRow extends ProtocolScenario {
   v2: ProtocolSample[];
   /** v2 ops/s over v1 ops/s of each round. */
   ratios: number[];
+  /** Cores the machine used just before each pair (after waiting for quiet). */
+  busyBefore: number[];
 }
 
 export interface ProtocolRun {

@@ -60,7 +60,9 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      to back (order flipped every round); medians, v2/v1 per
                      scenario, flagged below ${V2_TARGET}; --scenarios=LIST of op:CxW
                      (default ${V2_SCENARIOS}),
-                     --stores=LIST, --seconds, --warmup
+                     --stores=LIST, --seconds, --warmup; before each pair
+                     waits up to --quiet-wait (default 20) s for the machine
+                     to use < --quiet (default 0.3) cores
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -89,6 +91,8 @@ const OPTIONS = {
   v2: { type: "boolean", default: false },
   rounds: { type: "string", default: "3" },
   scenarios: { type: "string", default: V2_SCENARIOS },
+  quiet: { type: "string", default: "0.3" },
+  "quiet-wait": { type: "string", default: "20" },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
@@ -100,7 +104,9 @@ type NumberFlag =
   | "memory-keys"
   | "requests"
   | "timeout"
-  | "rounds";
+  | "rounds"
+  | "quiet"
+  | "quiet-wait";
 
 const STORES = ["memory", "redis"] as const;
 
@@ -156,6 +162,7 @@ async function main(): Promise<number> {
         return { op: choiceFlag("scenarios", op, OPERATIONS), ...shapeFlag("scenarios", shape) };
       }),
       rounds: Math.max(1, Math.round(number("rounds"))),
+      quiet: { cores: number("quiet"), seconds: number("quiet-wait") },
     };
     path = save("v2", await protocolV2(settings));
   } else {
