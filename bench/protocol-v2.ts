@@ -6,6 +6,7 @@
  * both alike. One op is one request in both versions (a 10-key KV_GET is
  * ten frames in version 1, one answer in version 2); keys/s beside it.
  */
+import { readFileSync } from "node:fs";
 import { redisCli } from "../test/support/redis.ts";
 import { prefill } from "./client.ts";
 import { consoleTable } from "./format.ts";
@@ -21,13 +22,14 @@ import {
   withRedis,
 } from "./process.ts";
 import { keysPerRequest, type Protocol } from "./requests.ts";
-import type {
-  ProtocolRow,
-  ProtocolRun,
-  ProtocolSample,
-  ProtocolScenario,
-  ProtocolSettings,
-  StoreType,
+import {
+  latest,
+  type ProtocolRow,
+  type ProtocolRun,
+  type ProtocolSample,
+  type ProtocolScenario,
+  type ProtocolSettings,
+  type StoreType,
 } from "./results.ts";
 
 /** What the issue asks of version 2: at least this share of version 1's throughput. */
@@ -62,24 +64,51 @@ const ROUND = consoleTable<[ProtocolRow, Protocol, ProtocolSample]>([
   ["others", 6, ([, , s]) => s.cpu.othersCores ?? ""],
 ]);
 
-const SUMMARY = consoleTable<ProtocolRow>([
-  ["store", -6, (r) => r.store],
-  ["op", -5, (r) => r.op],
-  ["shape", 5, (r) => shapeText(r)],
-  ["v1 ops/s", 8, (r) => Math.round(mid(r.v1, (s) => s.opsPerSecond))],
-  ["v2 ops/s", 8, (r) => Math.round(mid(r.v2, (s) => s.opsPerSecond))],
-  ["v2/v1", 5, (r) => median(r.ratios).toFixed(2)],
-  ["range", 9, (r) => `${Math.min(...r.ratios).toFixed(2)}-${Math.max(...r.ratios).toFixed(2)}`],
-  ["v1 p99µs", 8, (r) => mid(r.v1, (s) => s.latencyUs.p99)],
-  ["v2 p99µs", 8, (r) => mid(r.v2, (s) => s.latencyUs.p99)],
-  ["v2 keys/s", 9, (r) => Math.round(mid(r.v2, (s) => s.keysPerSecond))],
-  ["nodeµs v1", 9, (r) => mid(r.v1, (s) => s.cpu.nodeUsPerOp)],
-  ["v2", 5, (r) => mid(r.v2, (s) => s.cpu.nodeUsPerOp)],
-  ["genµs v1", 8, (r) => mid(r.v1, (s) => s.cpu.generatorUsPerOp)],
-  ["v2", 5, (r) => mid(r.v2, (s) => s.cpu.generatorUsPerOp)],
-  ["others", 6, (r) => median([...r.v1, ...r.v2].map((s) => s.cpu.othersCores ?? 0)).toFixed(2)],
-  ["", -10, (r) => (median(r.ratios) >= V2_TARGET ? "" : `< ${V2_TARGET}`)],
-]);
+/** The ratios of the rounds in which other processes used less than `cores` during both loads. */
+export function quietRatios(row: ProtocolRow, cores: number): number[] {
+  const calm = (s: ProtocolSample | undefined) => (s?.cpu.othersCores ?? 0) < cores;
+  return row.ratios.filter((_, i) => calm(row.v1[i]) && calm(row.v2[i]));
+}
+
+/** CPU per request of the node, Redis and the load generator together. */
+const cpuPerRequest = (s: ProtocolSample) =>
+  s.cpu.nodeUsPerOp + (s.cpu.redisUsPerOp ?? 0) + s.cpu.generatorUsPerOp;
+
+/** Per round, the CPU a v2 request cost over a v1 request's: less noisy than ops/s. */
+export const cpuRatios = (row: ProtocolRow): number[] =>
+  row.v1.map((v1, i) => {
+    const v2 = row.v2[i];
+    return v2 === undefined ? 0 : cpuPerRequest(v2) / cpuPerRequest(v1);
+  });
+
+const summary = (cores: number) =>
+  consoleTable<ProtocolRow>([
+    ["store", -6, (r) => r.store],
+    ["op", -5, (r) => r.op],
+    ["shape", 5, (r) => shapeText(r)],
+    ["v1 ops/s", 8, (r) => Math.round(mid(r.v1, (s) => s.opsPerSecond))],
+    ["v2 ops/s", 8, (r) => Math.round(mid(r.v2, (s) => s.opsPerSecond))],
+    ["v2/v1", 5, (r) => median(r.ratios).toFixed(2)],
+    ["range", 9, (r) => `${Math.min(...r.ratios).toFixed(2)}-${Math.max(...r.ratios).toFixed(2)}`],
+    [
+      "quiet",
+      7,
+      (r) => {
+        const q = quietRatios(r, cores);
+        return q.length === 0 ? "0" : `${q.length}:${median(q).toFixed(2)}`;
+      },
+    ],
+    ["v1 p99µs", 8, (r) => mid(r.v1, (s) => s.latencyUs.p99)],
+    ["v2 p99µs", 8, (r) => mid(r.v2, (s) => s.latencyUs.p99)],
+    ["v2 keys/s", 9, (r) => Math.round(mid(r.v2, (s) => s.keysPerSecond))],
+    ["cpu v2/v1", 9, (r) => median(cpuRatios(r)).toFixed(2)],
+    ["nodeµs v1", 9, (r) => mid(r.v1, (s) => s.cpu.nodeUsPerOp)],
+    ["v2", 5, (r) => mid(r.v2, (s) => s.cpu.nodeUsPerOp)],
+    ["genµs v1", 8, (r) => mid(r.v1, (s) => s.cpu.generatorUsPerOp)],
+    ["v2", 5, (r) => mid(r.v2, (s) => s.cpu.generatorUsPerOp)],
+    ["others", 6, (r) => median([...r.v1, ...r.v2].map((s) => s.cpu.othersCores ?? 0)).toFixed(2)],
+    ["", -10, (r) => (median(r.ratios) >= V2_TARGET ? "" : `< ${V2_TARGET}`)],
+  ]);
 
 interface Node {
   store: StoreType;
@@ -182,23 +211,44 @@ export async function protocolV2(settings: ProtocolSettings): Promise<ProtocolRu
     }
   });
   machine.loadavgAfter = loadAverage();
-  const finished = new Date();
-  console.log(
-    `\nmedians over ${rounds} rounds; v2/v1 is the median of each round's ratio, range its lowest and highest; µs are CPU per request; others: cores used by other processes\n${SUMMARY.header}`,
-  );
-  for (const row of rows) console.log(SUMMARY.line(row));
-  const errors = rows.reduce(
-    (sum, r) => sum + [...r.v1, ...r.v2].reduce((n, s) => n + s.errors, 0),
-    0,
-  );
-  console.log(
-    `\n${errors} errors; ${Math.round((finished.getTime() - started.getTime()) / 1000)} s; load average after ${machine.loadavgAfter.join(" ")}`,
-  );
-  return {
+  const run: ProtocolRun = {
     started: started.toISOString(),
-    finished: finished.toISOString(),
+    finished: new Date().toISOString(),
     machine,
     settings,
     rows,
   };
+  printSummary(run);
+  return run;
+}
+
+/** The summary table of a run, and its errors, duration and load. */
+export function printSummary(run: ProtocolRun): void {
+  const { rows, settings, machine } = run;
+  const table = summary(settings.quiet.cores);
+  console.log(
+    `\nmedians over ${settings.rounds} rounds; v2/v1 is the median of each round's ratio, range its lowest and highest, quiet n:median over the rounds in which other processes used < ${settings.quiet.cores} cores during both loads; cpu v2/v1: median per round of node + Redis + generator CPU per request; µs are CPU per request; others: cores used by other processes\n${table.header}`,
+  );
+  for (const row of rows) console.log(table.line(row));
+  const errors = rows.reduce(
+    (sum, r) => sum + [...r.v1, ...r.v2].reduce((n, s) => n + s.errors, 0),
+    0,
+  );
+  const seconds = Math.round((Date.parse(run.finished) - Date.parse(run.started)) / 1000);
+  console.log(
+    `\n${errors} errors; ${seconds} s from ${run.started}; load average before ${machine.loadavgBefore.join(" ")}, after ${machine.loadavgAfter?.join(" ")}`,
+  );
+}
+
+// `bun bench/protocol-v2.ts [file]`: the summary of a saved run, the latest by default.
+if (import.meta.main) {
+  const file = process.argv[2];
+  const found = file
+    ? { data: JSON.parse(readFileSync(file, "utf8")) as ProtocolRun }
+    : latest("v2");
+  if (found === undefined) {
+    console.error("no -v2.json run in bench/results/: run `bun run bench -- --v2` first");
+    process.exit(1);
+  }
+  printSummary(found.data);
 }
