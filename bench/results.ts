@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Latency } from "./latency.ts";
 import type { IntervalSample, LoadResult } from "./load.ts";
-import type { Operation } from "./requests.ts";
+import type { Operation, Protocol } from "./requests.ts";
 
 export const RESULTS_DIR = join(new URL("..", import.meta.url).pathname, "bench/results");
 
@@ -151,7 +151,10 @@ export interface SoakRun {
   rss: { t: number; rssBytes: number }[];
 }
 
-export type ProfileSettings = Omit<LoadSettings, "warmup">;
+export type ProfileSettings = Omit<LoadSettings, "warmup"> & {
+  /** The protocol version of the load (1 when absent, as in runs before version 2). */
+  protocol?: Protocol;
+};
 
 export interface SelfTime {
   name: string;

@@ -10,7 +10,7 @@ import { matrix } from "./matrix.ts";
 import { memory } from "./memory.ts";
 import { profile } from "./profile.ts";
 import { protocolV2, V2_SCENARIOS, V2_TARGET } from "./protocol-v2.ts";
-import { OPERATIONS } from "./requests.ts";
+import { OPERATIONS, PROTOCOLS, type Protocol } from "./requests.ts";
 import { MATRIX_TARGETS, RESULTS_DIR, save, stamp } from "./results.ts";
 import { SLOW_READER_DEFAULTS, slowReader } from "./slow-reader.ts";
 import { soak } from "./soak.ts";
@@ -47,7 +47,8 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      used_memory for the same keys loaded through a node
   --profile          runs a node under bun --cpu-prof for each store at
                      64x32 (set, get; --seconds each) and prints the
-                     functions with the most self time
+                     functions with the most self time; --protocol=2 loads
+                     it in protocol version 2
   --slow-reader      per store and value size, a client pipelines
                      --requests (default ${slow.requests}) KV_GETs and never reads;
                      the node's peak RSS, how and when it closes that
@@ -88,6 +89,7 @@ const OPTIONS = {
   timeout: { type: "string", default: String(slow.timeoutSeconds) },
   "value-sizes": { type: "string", default: slow.valueSizes.join(",") },
   stores: { type: "string", default: slow.stores.join(",") },
+  protocol: { type: "string", default: "1" },
   v2: { type: "boolean", default: false },
   rounds: { type: "string", default: "3" },
   scenarios: { type: "string", default: V2_SCENARIOS },
@@ -141,7 +143,12 @@ async function main(): Promise<number> {
     const settings = { keys: number("memory-keys"), valueSize: load.valueSize };
     path = save("memory", await memory(settings));
   } else if (values.profile) {
-    const settings = { seconds: load.seconds, keys: load.keys, valueSize: load.valueSize };
+    const settings = {
+      seconds: load.seconds,
+      keys: load.keys,
+      valueSize: load.valueSize,
+      protocol: Number(choiceFlag("protocol", values.protocol, PROTOCOLS)) as Protocol,
+    };
     path = save("profile", await profile(settings, join(RESULTS_DIR, `profile-${stamp()}`)));
   } else if (values["slow-reader"]) {
     const settings = {
