@@ -62,7 +62,7 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      scenario, flagged below ${V2_TARGET}; --scenarios=LIST of op:CxW
                      (default ${V2_SCENARIOS}),
                      --stores=LIST, --seconds, --warmup; before each pair
-                     waits up to --quiet-wait (default 20) s for the machine
+                     waits up to --quiet-wait (default 5) s for the machine
                      to use < --quiet (default 0.3) cores
   --help             this text
 
@@ -94,7 +94,7 @@ const OPTIONS = {
   rounds: { type: "string", default: "3" },
   scenarios: { type: "string", default: V2_SCENARIOS },
   quiet: { type: "string", default: "0.3" },
-  "quiet-wait": { type: "string", default: "20" },
+  "quiet-wait": { type: "string", default: "5" },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
