@@ -10,7 +10,7 @@ import { choiceFlag, items, numberFlag, runMain, shapeFlag, UsageError } from ".
 import { prefill } from "./client.ts";
 import { runLoad } from "./load.ts";
 import { type RedisServer, withRedis } from "./process.ts";
-import { OPERATIONS } from "./requests.ts";
+import { OPERATIONS, PROTOCOLS, type Protocol } from "./requests.ts";
 import { median } from "./timing.ts";
 
 const USAGE = `bun bench/ab.ts --base=DIR [options]
@@ -21,6 +21,7 @@ const USAGE = `bun bench/ab.ts --base=DIR [options]
   --shapes=LIST    shapes CxW (default 64x32,1x1)
   --ops=LIST       operations (default set,get)
   --stores=LIST    memory, redis (default memory,redis)
+  --protocol=V     1, or 2 (kvfleet.v2, requests with ids; default 1)
 `;
 
 const OPTIONS = {
@@ -30,6 +31,7 @@ const OPTIONS = {
   shapes: { type: "string", default: "64x32,1x1" },
   ops: { type: "string", default: "set,get" },
   stores: { type: "string", default: "memory,redis" },
+  protocol: { type: "string", default: "1" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -49,6 +51,7 @@ async function main(): Promise<number> {
   const shapes = items(values.shapes).map((s) => shapeFlag("shapes", s));
   const ops = items(values.ops).map((op) => choiceFlag("ops", op, OPERATIONS));
   const stores = items(values.stores).map((s) => choiceFlag("stores", s, ["memory", "redis"]));
+  const protocol = Number(choiceFlag("protocol", values.protocol, PROTOCOLS)) as Protocol;
 
   const results = new Map<string, { base: number[]; this: number[] }>();
   const round = async (redis: RedisServer) => {
@@ -73,6 +76,7 @@ async function main(): Promise<number> {
                 seconds,
                 warmup: 1,
                 op,
+                protocol,
                 keys: KEYS,
                 valueSize: VALUE_SIZE,
               });

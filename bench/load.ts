@@ -1,11 +1,15 @@
 /**
  * The load generator: `connections` WebSockets spread over one or several
  * URLs, each keeping `window` requests in flight, for a bounded duration
- * after a warm-up. Requests are prebuilt strings; per in-flight slot the
- * generator keeps which message was sent and when (typed arrays), so the hot
- * path allocates nothing of its own. Every response's command and status are
- * checked against what the operation allows, and each round trip's latency
- * goes into an HDR histogram in microseconds.
+ * after a warm-up, in protocol version 1 or 2. Requests are prebuilt
+ * strings; per in-flight slot the generator keeps which message was sent and
+ * when (typed arrays), so the hot path allocates nothing of its own. Slot s
+ * sends only the requests whose index is s modulo the window, which in
+ * version 2 carry the id s: an answer is matched to its slot by a prefix.
+ * Every response's command and statuses are checked against what the
+ * operation allows, and each request's latency (to its last frame, for a
+ * version 1 request of several keys) goes into an HDR histogram in
+ * microseconds. One op is one request, whatever its keys and frames.
  *
  * Usable on its own against any running server:
  *
@@ -15,7 +19,15 @@ import { parseArgs } from "node:util";
 import { choiceFlag, items, numberFlag, runMain } from "./cli.ts";
 import { connect, prefill } from "./client.ts";
 import { type Latency, newHistogram, summarise } from "./latency.ts";
-import { buildRequests, MIXED, OPERATIONS, type Operation, responseCheck } from "./requests.ts";
+import {
+  buildRequests,
+  MIXED,
+  OPERATIONS,
+  type Operation,
+  PROTOCOLS,
+  type Protocol,
+  responseCheck,
+} from "./requests.ts";
 
 export interface LoadOptions {
   /** One or several node URLs; connection i goes to urls[i % urls.length]. */
@@ -28,6 +40,8 @@ export interface LoadOptions {
   /** Seconds of load before measuring (nothing recorded). */
   warmup: number;
   op: Operation;
+  /** Protocol version: 2 offers `kvfleet.v2` and fails unless selected (default 1). */
+  protocol?: Protocol;
   /** Keys are `key:0` .. `key:<keys - 1>`. */
   keys: number;
   /** Length of each stored value's JSON text, `{"v":"xxx..."}`. */
@@ -51,12 +65,15 @@ export interface IntervalSample {
 }
 
 export interface LoadResult {
+  /** Requests answered while measuring. */
   ops: number;
   errors: number;
   /** Requests still unanswered when the run gave up waiting (counted in errors too). */
   unanswered: number;
   seconds: number;
   opsPerSecond: number;
+  /** Keys read or written per second: opsPerSecond times the keys of each request. */
+  keysPerSecond: number;
   latencyUs: Latency;
   /** The first few unexpected responses, for diagnosis. */
   errorSamples: string[];
@@ -75,19 +92,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (!(options.warmup >= 0 && options.warmup <= MAX_SECONDS))
     throw new Error("warm-up out of range");
 
-  const { texts, codes } = buildRequests(
+  const protocol = options.protocol ?? 1;
+  const { texts, codes, keysPerRequest } = buildRequests(
     options.op,
     options.keys,
     options.valueSize,
-    options.seed ?? 1,
+    { seed: options.seed ?? 1, protocol, window },
   );
   const count = texts.length;
-  const accepts = responseCheck(options.op);
+  /** Requests per slot of a connection: slot s sends s, s + window, s + 2 * window, ... */
+  const rows = count / window;
+  /** Version 1 answers a request of k keys with k frames, version 2 with one. */
+  const framesPerRequest = protocol === 1 ? keysPerRequest : 1;
+  const accepts = responseCheck(options.op, protocol, window);
   const histogram = newHistogram();
   const interval = options.intervalSeconds ? newHistogram() : null;
   const errorSamples: string[] = [];
 
-  let next = 0;
   let recording = false;
   let running = true;
   let ops = 0;
@@ -98,7 +119,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     finish = resolve;
   });
 
-  const sockets = await connect(options.urls, connections);
+  const sockets = await connect(options.urls, connections, protocol);
   const inFlightBy = new Int32Array(connections);
 
   const fail = (text: string) => {
@@ -109,13 +130,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   sockets.forEach((ws, c) => {
     const sentAt = new Float64Array(window);
     const message = new Int32Array(window);
+    // Each connection starts its slots at its own place in the requests.
+    const nextOf = new Int32Array(window);
+    const start = Math.floor((c * rows) / connections) * window;
+    for (let s = 0; s < window; s++) nextOf[s] = start + s;
     let head = 0;
     let tail = 0;
     let inFlight = 0;
+    /** Frames still due for the request at `head`. */
+    let due = framesPerRequest;
     let open = true;
     const send = () => {
-      const m = next;
-      next = m + 1 === count ? 0 : m + 1;
+      const m = nextOf[tail] as number;
+      nextOf[tail] = m + window >= count ? m + window - count : m + window;
       message[tail] = m;
       sentAt[tail] = performance.now();
       tail = tail + 1 === window ? 0 : tail + 1;
@@ -132,10 +159,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const now = performance.now();
       const text = event.data as string;
       const m = message[head] as number;
+      if (!accepts(codes[m] as number, head, text)) {
+        fail(text);
+        // A message-level error is the only frame of its request.
+        if (text.startsWith('{"KV_ERR"')) due = 1;
+      }
+      if (--due > 0) return;
+      due = framesPerRequest;
       const latency = Math.round((now - (sentAt[head] as number)) * 1000) || 1;
       head = head + 1 === window ? 0 : head + 1;
       inFlight--;
-      if (!accepts(codes[m] as number, text)) fail(text);
       if (recording) {
         ops++;
         histogram.recordValue(latency);
@@ -211,6 +244,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     unanswered,
     seconds: Math.round(elapsed * 1000) / 1000,
     opsPerSecond: counted / elapsed,
+    keysPerSecond: (counted * keysPerRequest) / elapsed,
     latencyUs: summarise(histogram),
     errorSamples,
   };
@@ -225,7 +259,9 @@ const USAGE = `bun bench/load.ts --url=ws://127.0.0.1:1987/ [options]
   --seconds=S          measured duration, at most ${MAX_SECONDS} (default 10)
   --warmup=S           unmeasured load first (default 1)
   --op=OP              ${OPERATIONS.join(", ")} (default mixed:
-                       ${MIXED.map(([name, share]) => `${share * 100}% ${name}`).join(", ")})
+                       ${MIXED.map(([name, share]) => `${share * 100}% ${name}`).join(", ")};
+                       get10 reads 10 keys per KV_GET)
+  --protocol=V         1, or 2 (offers kvfleet.v2, requests with ids; default 1)
   --keys=N             key space key:0..key:N-1 (default 10000)
   --value-size=N       bytes of each value's JSON text (default 100)
   --prefill            KV_SETQ the whole key space first (needed for get)
@@ -240,6 +276,7 @@ const OPTIONS = {
   seconds: { type: "string", default: "10" },
   warmup: { type: "string", default: "1" },
   op: { type: "string", default: "mixed" },
+  protocol: { type: "string", default: "1" },
   keys: { type: "string", default: "10000" },
   "value-size": { type: "string", default: "100" },
   prefill: { type: "boolean", default: false },
@@ -264,6 +301,7 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const op = choiceFlag("op", values.op, OPERATIONS);
+  const protocol = Number(choiceFlag("protocol", values.protocol, PROTOCOLS)) as Protocol;
   const number = (name: NumberFlag) => numberFlag(name, values[name]);
   const keys = number("keys");
   const valueSize = number("value-size");
@@ -275,6 +313,7 @@ async function main(): Promise<number> {
     seconds: number("seconds"),
     warmup: number("warmup"),
     op,
+    protocol,
     keys,
     valueSize,
     intervalSeconds: number("interval"),
@@ -290,7 +329,7 @@ async function main(): Promise<number> {
   } else {
     const l = result.latencyUs;
     console.log(
-      `${op}: ${Math.round(result.opsPerSecond)} ops/s over ${result.seconds} s, ${result.ops} answers, ${result.errors} errors; latency µs p50 ${l.p50} p90 ${l.p90} p99 ${l.p99} p99.9 ${l.p999} max ${l.max}`,
+      `${op} (protocol ${protocol}): ${Math.round(result.opsPerSecond)} ops/s (${Math.round(result.keysPerSecond)} keys/s) over ${result.seconds} s, ${result.ops} answers, ${result.errors} errors; latency µs p50 ${l.p50} p90 ${l.p90} p99 ${l.p99} p99.9 ${l.p999} max ${l.max}`,
     );
     for (const sample of result.errorSamples) console.log(`  unexpected: ${sample}`);
   }

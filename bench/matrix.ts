@@ -8,7 +8,7 @@ import { prefill } from "./client.ts";
 import { consoleTable } from "./format.ts";
 import { runLoad } from "./load.ts";
 import {
-  cpuSeconds,
+  cpuMeter,
   type Listening,
   loadAverage,
   machineInfo,
@@ -44,45 +44,6 @@ const TABLE = consoleTable<MatrixRow>([
   ["redµs", 6, (r) => r.cpu?.redisUsPerOp ?? ""],
   ["gen", 5, (r) => r.cpu?.generatorCores ?? ""],
 ]);
-
-/** Measures the CPU of some processes and of this one between start() and stop(). */
-function cpuMeter(nodePids: number[], redisPids: number[]) {
-  let nodes0 = 0;
-  let redis0 = 0;
-  let self0 = 0;
-  let t0 = 0;
-  const selfCpu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  };
-  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
-  const nodeCpu = () => sum(nodePids);
-  return {
-    start() {
-      nodes0 = nodeCpu();
-      redis0 = sum(redisPids);
-      self0 = selfCpu();
-      t0 = performance.now();
-    },
-    stop(ops: number): MatrixRow["cpu"] {
-      const seconds = (performance.now() - t0) / 1000;
-      const node = nodeCpu() - nodes0;
-      const redis = redisPids.length > 0 ? sum(redisPids) - redis0 : undefined;
-      const self = selfCpu() - self0;
-      const round = (n: number) => Math.round(n * 100) / 100;
-      const perOp = (n: number) => Math.round((n / Math.max(1, ops)) * 1e7) / 10;
-      return {
-        nodeCores: round(node / seconds),
-        generatorCores: round(self / seconds),
-        nodeUsPerOp: perOp(node),
-        generatorUsPerOp: perOp(self),
-        ...(redis === undefined
-          ? {}
-          : { redisCores: round(redis / seconds), redisUsPerOp: perOp(redis) }),
-      };
-    },
-  };
-}
 
 interface Target {
   name: MatrixTarget;

@@ -15,7 +15,7 @@ import {
   spawnListening,
   spawnServer,
 } from "../test/support/server.ts";
-import type { MachineInfo } from "./results.ts";
+import type { CpuUse, MachineInfo } from "./results.ts";
 
 export type { Listening, RedisServer, SpawnedServer };
 
@@ -83,6 +83,74 @@ export function cpuSeconds(pid: number): number {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds the whole machine spent in user and system mode so far, from /proc/stat. */
+export function machineCpuSeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").slice(0, 200);
+  const [, user, nice, system] = line.split(/\s+/);
+  return (Number(user) + Number(nice) + Number(system)) / TICKS_PER_SECOND;
+}
+
+/**
+ * Waits until the whole machine used less than `cores` over a half second
+ * (nothing of a benchmark runs then, so that is other processes), for at
+ * most `seconds`; answers the cores of the last half second.
+ */
+export async function waitQuiet(cores: number, seconds: number): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  for (;;) {
+    const before = machineCpuSeconds();
+    await Bun.sleep(500);
+    const busy = (machineCpuSeconds() - before) / 0.5;
+    if (busy < cores || performance.now() >= deadline) return Math.round(busy * 100) / 100;
+  }
+}
+
+/**
+ * Measures the CPU of some processes and of this one between start() and
+ * stop(), and what every other process on the machine used meanwhile.
+ */
+export function cpuMeter(nodePids: number[], redisPids: number[]) {
+  let nodes0 = 0;
+  let redis0 = 0;
+  let self0 = 0;
+  let machine0 = 0;
+  let t0 = 0;
+  const selfCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+  const nodeCpu = () => sum(nodePids);
+  return {
+    start() {
+      nodes0 = nodeCpu();
+      redis0 = sum(redisPids);
+      self0 = selfCpu();
+      machine0 = machineCpuSeconds();
+      t0 = performance.now();
+    },
+    stop(ops: number): CpuUse {
+      const seconds = (performance.now() - t0) / 1000;
+      const node = nodeCpu() - nodes0;
+      const redis = redisPids.length > 0 ? sum(redisPids) - redis0 : undefined;
+      const self = selfCpu() - self0;
+      const others = machineCpuSeconds() - machine0 - node - (redis ?? 0) - self;
+      const round = (n: number) => Math.round(n * 100) / 100;
+      const perOp = (n: number) => Math.round((n / Math.max(1, ops)) * 1e7) / 10;
+      return {
+        nodeCores: round(node / seconds),
+        generatorCores: round(self / seconds),
+        nodeUsPerOp: perOp(node),
+        generatorUsPerOp: perOp(self),
+        othersCores: round(Math.max(0, others) / seconds),
+        ...(redis === undefined
+          ? {}
+          : { redisCores: round(redis / seconds), redisUsPerOp: perOp(redis) }),
+      };
+    },
+  };
 }
 
 /** A field of Redis `INFO`, as a number. */

@@ -1,6 +1,7 @@
 /**
- * `bun run bench -- --profile`: a node per store under `bun --cpu-prof`,
- * loaded at 64x32 with set, then get; the functions with the most self time.
+ * `bun run bench -- --profile [--protocol=2]`: a node per store under
+ * `bun --cpu-prof`, loaded at 64x32 with set, then get, in protocol version
+ * 1 or 2; the functions with the most self time.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,13 +55,15 @@ function topSelf(file: string, limit = 25): SelfTime[] {
 /** Profiles each store in turn, writing <store>.cpuprofile into `dir`. */
 export async function profile(settings: ProfileSettings, dir: string): Promise<ProfileRun> {
   const { seconds, keys, valueSize } = settings;
+  const protocol = settings.protocol ?? 1;
+  const suffix = protocol === 1 ? "" : `-v${protocol}`;
   mkdirSync(dir, { recursive: true });
   const machine = machineInfo();
   const profiles: ProfileRun["profiles"] = {};
   await withRedis(async (redis) => {
     for (const store of ["memory", "redis"] as const satisfies StoreType[]) {
       const env = {
-        BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-name=${store}.cpuprofile`,
+        BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-name=${store}${suffix}.cpuprofile`,
       };
       // The profile is written when the node exits: read it after withNode stopped it.
       const loads = await withNode(store === "redis" ? redis : undefined, { env }, async (node) => {
@@ -74,6 +77,7 @@ export async function profile(settings: ProfileSettings, dir: string): Promise<P
             seconds,
             warmup: 0,
             op,
+            protocol,
             keys,
             valueSize,
           });
@@ -81,10 +85,10 @@ export async function profile(settings: ProfileSettings, dir: string): Promise<P
         }
         return loads;
       });
-      const top = topSelf(join(dir, `${store}.cpuprofile`));
+      const top = topSelf(join(dir, `${store}${suffix}.cpuprofile`));
       profiles[store] = { loads, top };
       console.log(
-        `\n${store} store, 64x32 set then get (${JSON.stringify(loads)} ops/s), self time:`,
+        `\n${store} store, 64x32 set then get, protocol ${protocol} (${JSON.stringify(loads)} ops/s), self time:`,
       );
       for (const f of top)
         console.log(`${f.percent.toFixed(1).padStart(6)}%  ${f.name}  ${f.where}`);

@@ -6,7 +6,7 @@
 import { APPEND_LUA, SET_AND_REPORT_LUA } from "../src/store/redis-scripts.ts";
 import { redisCli } from "../test/support/redis.ts";
 import { cpuSeconds, type RedisServer } from "./process.ts";
-import { MIXED, type Operation, valueText } from "./requests.ts";
+import { keysPerRequest, MIXED, type Operation, valueText } from "./requests.ts";
 import type { MatrixRow, MatrixSettings, RedisBenchmark, Shape } from "./results.ts";
 
 type Command = Exclude<Operation, "mixed">;
@@ -16,6 +16,8 @@ function redisCommands(setSha: string, appendSha: string, valueSize: number) {
   const value = valueText(valueSize);
   return {
     get: ["GET", "key:__rand_int__"],
+    // redis-benchmark draws each placeholder on its own: ten keys per MGET.
+    get10: ["MGET", ...Array<string>(keysPerRequest("get10")).fill("key:__rand_int__")],
     set: ["EVALSHA", setSha, "1", "key:__rand_int__", value],
     add: ["SET", "key:__rand_int__", value, "NX"],
     rmv: ["DEL", "key:__rand_int__"],
@@ -126,10 +128,10 @@ export async function* redisCeilings(
   for (const shape of shapes) {
     const n = requestsFor(shape, seconds);
     const results = new Map<Command, RedisBenchmark>();
-    for (const name of ["get", "set", "add", "append", "rmv"] as const) {
+    for (const name of ["get", "get10", "set", "add", "append", "rmv"] as const) {
       if (!needed.has(name)) continue;
       // Gets and appends find their key in kvfleet's runs; the flush and removes leave some missing.
-      if (name === "get" || name === "append") await fill();
+      if (name === "get" || name === "get10" || name === "append") await fill();
       const before = cpuSeconds(redis.pid);
       const result = await redisBenchmark(redis.port, shape, n, keys, commands[name]);
       result.redisUsPerOp = Math.round(((cpuSeconds(redis.pid) - before) / n) * 1e7) / 10;

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Latency } from "./latency.ts";
 import type { IntervalSample, LoadResult } from "./load.ts";
-import type { Operation } from "./requests.ts";
+import type { Operation, Protocol } from "./requests.ts";
 
 export const RESULTS_DIR = join(new URL("..", import.meta.url).pathname, "bench/results");
 
@@ -58,19 +58,26 @@ export interface MatrixRow extends Shape {
   latencyUs: Latency;
   /** For redis-benchmark rows: the commands whose figures it combines. */
   detail?: RedisBenchmark[];
+  cpu?: CpuUse;
+}
+
+/**
+ * CPU while measuring, in cores (CPU seconds per second) and in µs per
+ * request: of the node processes (summed), of redis-server, and of the
+ * load generator.
+ */
+export interface CpuUse {
+  nodeCores: number;
+  redisCores?: number;
+  generatorCores: number;
+  nodeUsPerOp: number;
+  redisUsPerOp?: number;
+  generatorUsPerOp: number;
   /**
-   * CPU while measuring, in cores (CPU seconds per second) and in µs per
-   * request: of the node processes (summed), of redis-server, and of the
-   * load generator.
+   * Every other process on the machine (/proc/stat user and system time
+   * less the above; tick-rounded, so about ±0.05 core): the noise.
    */
-  cpu?: {
-    nodeCores: number;
-    redisCores?: number;
-    generatorCores: number;
-    nodeUsPerOp: number;
-    redisUsPerOp?: number;
-    generatorUsPerOp: number;
-  };
+  othersCores?: number;
 }
 
 /** Settings every load of a mode shares. */
@@ -144,7 +151,10 @@ export interface SoakRun {
   rss: { t: number; rssBytes: number }[];
 }
 
-export type ProfileSettings = Omit<LoadSettings, "warmup">;
+export type ProfileSettings = Omit<LoadSettings, "warmup"> & {
+  /** The protocol version of the load (1 when absent, as in runs before version 2). */
+  protocol?: Protocol;
+};
 
 export interface SelfTime {
   name: string;
@@ -229,12 +239,57 @@ export interface SlowReaderRun {
   scenarios: SlowReaderScenario[];
 }
 
+/** One load of the protocol comparison: an op at a shape on a store, in a protocol version. */
+export interface ProtocolScenario extends Shape {
+  op: Operation;
+}
+
+export interface ProtocolSettings extends LoadSettings {
+  stores: StoreType[];
+  scenarios: ProtocolScenario[];
+  /** Rounds, each loading every scenario in version 1 and 2 back to back. */
+  rounds: number;
+  /** Before each pair, wait (at most `seconds`) for other processes to use less than `cores`. */
+  quiet: { cores: number; seconds: number };
+}
+
+export interface ProtocolSample {
+  opsPerSecond: number;
+  keysPerSecond: number;
+  errors: number;
+  latencyUs: Latency;
+  cpu: CpuUse;
+  /** Whether this load ran before its other-version twin in the round. */
+  first: boolean;
+}
+
+export interface ProtocolRow extends ProtocolScenario {
+  store: StoreType;
+  keysPerRequest: number;
+  /** One sample per round. */
+  v1: ProtocolSample[];
+  v2: ProtocolSample[];
+  /** v2 ops/s over v1 ops/s of each round. */
+  ratios: number[];
+  /** Cores the machine used just before each pair (after waiting for quiet). */
+  busyBefore: number[];
+}
+
+export interface ProtocolRun {
+  started: string;
+  finished: string;
+  machine: MachineInfo;
+  settings: ProtocolSettings;
+  rows: ProtocolRow[];
+}
+
 export interface Results {
   matrix: MatrixRun;
   memory: MemoryRun;
   soak: SoakRun;
   profile: ProfileRun;
   "slow-reader": SlowReaderRun;
+  v2: ProtocolRun;
 }
 export type Kind = keyof Results;
 

@@ -9,7 +9,8 @@ import { choiceFlag, items, numberFlag, runMain, shapeFlag, UsageError } from ".
 import { matrix } from "./matrix.ts";
 import { memory } from "./memory.ts";
 import { profile } from "./profile.ts";
-import { OPERATIONS } from "./requests.ts";
+import { protocolV2, V2_SCENARIOS, V2_TARGET } from "./protocol-v2.ts";
+import { OPERATIONS, PROTOCOLS, type Protocol } from "./requests.ts";
 import { MATRIX_TARGETS, RESULTS_DIR, save, stamp } from "./results.ts";
 import { SLOW_READER_DEFAULTS, slowReader } from "./slow-reader.ts";
 import { soak } from "./soak.ts";
@@ -29,7 +30,8 @@ writes bench/results/<timestamp>.json.
   --value-size=N     bytes of each value's JSON text (default 100)
   --only=LIST        targets to run, comma-separated: ${MATRIX_TARGETS.join(", ")}
                      (default all)
-  --ops=LIST         operations (default set,get,mixed)
+  --ops=LIST         operations (default set,get,mixed; also add, rmv,
+                     append, get10: a 10-key KV_GET)
   --shapes=LIST      shapes CxW (default 1x1,64x1,64x32)
   --nodes=LIST       node counts (default 1,2); a shape with fewer
                      connections than nodes is skipped
@@ -45,13 +47,23 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      used_memory for the same keys loaded through a node
   --profile          runs a node under bun --cpu-prof for each store at
                      64x32 (set, get; --seconds each) and prints the
-                     functions with the most self time
+                     functions with the most self time; --protocol=2 loads
+                     it in protocol version 2
   --slow-reader      per store and value size, a client pipelines
                      --requests (default ${slow.requests}) KV_GETs and never reads;
                      the node's peak RSS, how and when it closes that
                      client (--timeout S, default ${slow.timeoutSeconds}), and another
                      client's 1x1 latency meanwhile; --value-sizes=LIST
                      (default ${slow.valueSizes.join(",")}), --stores=LIST (${slow.stores.join(",")})
+  --v2               protocol 2 (kvfleet.v2, ids) against protocol 1 on one
+                     memory node and one Redis node: --rounds (default 3)
+                     rounds, each loading every scenario in v1 and v2 back
+                     to back (order flipped every round); medians, v2/v1 per
+                     scenario, flagged below ${V2_TARGET}; --scenarios=LIST of op:CxW
+                     (default ${V2_SCENARIOS}),
+                     --stores=LIST, --seconds, --warmup; before each pair
+                     waits up to --quiet-wait (default 5) s for the machine
+                     to use < --quiet (default 0.3) cores
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -77,6 +89,12 @@ const OPTIONS = {
   timeout: { type: "string", default: String(slow.timeoutSeconds) },
   "value-sizes": { type: "string", default: slow.valueSizes.join(",") },
   stores: { type: "string", default: slow.stores.join(",") },
+  protocol: { type: "string", default: "1" },
+  v2: { type: "boolean", default: false },
+  rounds: { type: "string", default: "3" },
+  scenarios: { type: "string", default: V2_SCENARIOS },
+  quiet: { type: "string", default: "0.3" },
+  "quiet-wait": { type: "string", default: "5" },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
@@ -87,7 +105,10 @@ type NumberFlag =
   | "interval"
   | "memory-keys"
   | "requests"
-  | "timeout";
+  | "timeout"
+  | "rounds"
+  | "quiet"
+  | "quiet-wait";
 
 const STORES = ["memory", "redis"] as const;
 
@@ -122,7 +143,12 @@ async function main(): Promise<number> {
     const settings = { keys: number("memory-keys"), valueSize: load.valueSize };
     path = save("memory", await memory(settings));
   } else if (values.profile) {
-    const settings = { seconds: load.seconds, keys: load.keys, valueSize: load.valueSize };
+    const settings = {
+      seconds: load.seconds,
+      keys: load.keys,
+      valueSize: load.valueSize,
+      protocol: Number(choiceFlag("protocol", values.protocol, PROTOCOLS)) as Protocol,
+    };
     path = save("profile", await profile(settings, join(RESULTS_DIR, `profile-${stamp()}`)));
   } else if (values["slow-reader"]) {
     const settings = {
@@ -133,6 +159,19 @@ async function main(): Promise<number> {
       timeoutSeconds: number("timeout"),
     };
     path = save("slow-reader", await slowReader(settings));
+  } else if (values.v2) {
+    const settings = {
+      ...load,
+      stores: items(values.stores).map((s) => choiceFlag("stores", s, STORES)),
+      scenarios: items(values.scenarios).map((text) => {
+        const [op = "", shape = "", ...more] = text.split(":");
+        if (more.length > 0) throw new UsageError(`--scenarios: ${text} is not op:CxW`);
+        return { op: choiceFlag("scenarios", op, OPERATIONS), ...shapeFlag("scenarios", shape) };
+      }),
+      rounds: Math.max(1, Math.round(number("rounds"))),
+      quiet: { cores: number("quiet"), seconds: number("quiet-wait") },
+    };
+    path = save("v2", await protocolV2(settings));
   } else {
     const settings = {
       ...load,

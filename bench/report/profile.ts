@@ -4,7 +4,7 @@ import { count } from "./text.ts";
 
 export function profileSection(p: ProfileRun): string {
   const parts: string[] = [
-    `\`bun run bench -- --profile\` (${p.date}) runs one node under \`bun --cpu-prof\` per store and loads it at 64x32 with set, then get, for ${p.settings.seconds} s each. Self time per function, top 12 (the load generator runs in another process and is not in these profiles):`,
+    `\`bun run bench -- --profile\` (${p.date}) runs one node under \`bun --cpu-prof\` per store and loads it at 64x32 with set, then get, for ${p.settings.seconds} s each, in protocol version ${p.settings.protocol ?? 1}. Self time per function, top 12 (the load generator runs in another process and is not in these profiles):`,
   ];
   for (const [store, prof] of Object.entries(p.profiles)) {
     parts.push(
