@@ -1,7 +1,9 @@
 /**
  * KV_APPEND on the stored JSON text, the same as `json/append.ts`. Replies
- * 1 Ok, 22 KeyNotExist or 41 ValueTypeInvalid (value untouched). The final
- * SET carries KEEPTTL: an append keeps the key's expiry.
+ * 1 Ok, 22 KeyNotExist or 41 ValueTypeInvalid (value untouched), and as a
+ * second result the whole new value when the append changed it (for the
+ * change event; an append that adds nothing writes nothing). The final SET
+ * carries KEEPTTL: an append keeps the key's expiry.
  *
  * Values never go through cjson: it turns [] into {}, rounds numbers beyond
  * 2^53, reorders members and gives up on deep nesting. Both texts are compact
@@ -119,9 +121,7 @@ elseif kind == 123 then
 else
   return 41
 end
+if combined == stored then return 1 end
 redis.call('SET', key, combined, 'KEEPTTL')
-return 1
+return 1, combined
 end`;
-
-export const APPEND_LUA = `${APPEND_FUNCTION}
-return append(KEYS[1], ARGV[1])`;

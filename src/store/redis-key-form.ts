@@ -29,7 +29,7 @@ export function redisKeys(keys: readonly string[]): readonly string[] {
 }
 
 /** The protocol key a Redis key holds, or undefined for a key kvfleet did not write. */
-function protocolKey(stored: string): string | undefined {
+export function protocolKey(stored: string): string | undefined {
   if (stored.charCodeAt(0) !== 0) return stored;
   try {
     const key: unknown = JSON.parse(stored.slice(1));

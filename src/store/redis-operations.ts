@@ -48,35 +48,46 @@ const either =
   (reply: unknown): A | B | Failed =>
     reply === 1 ? one : reply === 0 ? zero : Status.Unknown;
 
+/** The event channels write scripts publish on (see `redis-channels.ts`). */
+export interface Channels {
+  /** The channels of a group's keys: one for all on a single Redis, one per key on a Cluster. */
+  of(keys: readonly string[]): string[];
+  /** The channel of a lone key. */
+  one(key: string): string;
+}
+
 /**
  * How each operation runs on Redis. Scripts take the group's keys, then one
- * value per key, then (timed scripts) one ttl per key; `MGET` reads a group
- * on a single Redis, where keys of any slot are allowed.
+ * value per key, then (timed scripts) one ttl per key, then (scripts that
+ * change keys) the event channels; `MGET` reads a group on a single Redis,
+ * where keys of any slot are allowed. Every write goes through a script,
+ * lone keys too, so that its event is published in the same atomic step.
  */
-export function operations(client: Redis | Cluster): Operations {
+export function operations(client: Redis | Cluster, channels: Channels): Operations {
   type Script = (first: string, ...args: (string | number)[]) => Promise<unknown[]>;
+  const ch = channels.one;
   const many = (run: Script) => (keys: string[], values: string[]) =>
-    run(keys[0] as string, keys.length, ...keys, ...values);
+    run(keys[0] as string, keys.length, ...keys, ...values, ...channels.of(keys));
   const keysOnly = (run: Script) => (keys: string[]) =>
     run(keys[0] as string, keys.length, ...keys);
+  const removes = (run: Script) => (keys: string[]) =>
+    run(keys[0] as string, keys.length, ...keys, ...channels.of(keys));
   const timed = (run: Script) => (keys: string[], values: string[], ttls: number[]) =>
-    run(keys[0] as string, keys.length, ...keys, ...values, ...ttls);
+    run(keys[0] as string, keys.length, ...keys, ...values, ...ttls, ...channels.of(keys));
   // KV_EXPIRE has no value: its ms go where a value would (see EXPIRE_MANY_LUA).
   const msOnly = (run: Script) => (keys: string[], _values: string[], ms: number[]) =>
     run(keys[0] as string, keys.length, ...keys, ...ms);
   return {
     set: {
       many: many((k, ...a) => client.kvfleetSetMany(k, ...a)),
-      one: (key, value) => client.kvfleetSet(key, value),
+      one: (key, value) => client.kvfleetSet(key, value, ch(key)),
       result: either(Status.KeyUpdated, Status.KeySet),
     },
     add: {
       many: many((k, ...a) => client.kvfleetAddMany(k, ...a)),
-      one: (key, value) => client.set(key, value, "NX").then((ok) => (ok === null ? 0 : 1)),
+      one: (key, value) => client.kvfleetAdd(key, value, ch(key)),
       result: either(Status.KeySet, Status.KeyExists),
     },
-    // A key holding no string (another application's list, say) reads as absent,
-    // as MGET answers it, whether it is read alone or in a group.
     get: {
       many: client.isCluster
         ? keysOnly((k, ...a) => client.kvfleetGetMany(k, ...a))
@@ -85,8 +96,8 @@ export function operations(client: Redis | Cluster): Operations {
       result: (reply) => (typeof reply === "string" ? reply : Status.KeyNotExist),
     },
     remove: {
-      many: keysOnly((k, ...a) => client.kvfleetDelMany(k, ...a)),
-      one: (key) => client.del(key),
+      many: removes((k, ...a) => client.kvfleetDelMany(k, ...a)),
+      one: (key) => client.kvfleetDel(key, ch(key)),
       result: either(Status.KeyRemoved, Status.KeyNotExist),
     },
     contains: {
@@ -96,7 +107,7 @@ export function operations(client: Redis | Cluster): Operations {
     },
     append: {
       many: many((k, ...a) => client.kvfleetAppendMany(k, ...a)),
-      one: (key, value) => client.kvfleetAppend(key, value),
+      one: (key, value) => client.kvfleetAppend(key, value, ch(key)),
       result: (reply) =>
         reply === 1
           ? Status.Ok
@@ -109,14 +120,13 @@ export function operations(client: Redis | Cluster): Operations {
     setPx: {
       timed: true,
       many: timed((k, ...a) => client.kvfleetSetPxMany(k, ...a)),
-      one: (key, value, ttl) => client.kvfleetSetPx(key, value, ttl),
+      one: (key, value, ttl) => client.kvfleetSetPx(key, value, ttl, ch(key)),
       result: either(Status.KeyUpdated, Status.KeySet),
     },
     addPx: {
       timed: true,
       many: timed((k, ...a) => client.kvfleetAddPxMany(k, ...a)),
-      one: (key, value, ttl) =>
-        client.set(key, value, "PX", ttl, "NX").then((ok) => (ok === null ? 0 : 1)),
+      one: (key, value, ttl) => client.kvfleetAddPx(key, value, ttl, ch(key)),
       result: either(Status.KeySet, Status.KeyExists),
     },
     expire: {

@@ -1,24 +1,15 @@
 import type { Cluster, Redis, RedisKey, Result } from "ioredis";
-import { APPEND_FUNCTION, APPEND_LUA } from "./redis-append-lua.ts";
-
-export { APPEND_LUA };
-
-/**
- * SET that also tells whether the key existed, in one atomic round trip, so
- * that N nodes setting one new key at once answer exactly one 20.
- * Replies 1 when the key existed, 0 when it was new.
- */
-export const SET_AND_REPORT_LUA = `
-if redis.call('SET', KEYS[1], ARGV[1], 'GET') then return 1 end
-return 0`;
-
-/**
- * SET_AND_REPORT_LUA with an expiry: ARGV[2] ms from now. A separate
- * script, so the SET without a ttl (v1's hot path) stays as it was.
- */
-export const SET_PX_LUA = `
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET') then return 1 end
-return 0`;
+import { APPEND_FUNCTION } from "./redis-append-lua.ts";
+import {
+  CLEAR_LUA,
+  CLUSTER_CLEAR_LUA,
+  emitter,
+  loneScripts,
+  type Publisher,
+  probeScript,
+  SHARDED,
+  SINGLE,
+} from "./redis-events-lua.ts";
 
 /**
  * KV_PERSIST answers 1 whether or not the key had an expiry, so PERSIST's
@@ -30,169 +21,215 @@ const PERSIST_ONE =
 
 export const PERSIST_LUA = `local key = KEYS[1] ${PERSIST_ONE}`;
 
+/** The lone scripts of a single Redis, which the benchmarks load by hand. */
+const SINGLE_LONE = loneScripts(SINGLE, APPEND_FUNCTION);
 /**
- * Counts and deletes the keys of one node's database atomically, so the
- * number answered is exactly the number deleted. Redis 7 allows FLUSHDB in
- * scripts (it is not flagged `noscript`).
+ * SET that also tells whether the key existed, in one atomic round trip, so
+ * that N nodes setting one new key at once answer exactly one 20, and
+ * publishes the change. Replies 1 when the key existed, 0 when it was new.
  */
-export const CLEAR_LUA = `
-local n = redis.call('DBSIZE')
-redis.call('FLUSHDB')
-return n`;
+export const SET_AND_REPORT_LUA = SINGLE_LONE.set;
+export const APPEND_LUA = SINGLE_LONE.append;
+
+/** What a group's script does per key, and what it takes and publishes. */
+interface PerKey {
+  /** The body of `one(i, key, value, ttl)`; `changed(i, ...)` publishes key i's change. */
+  readonly one: string;
+  /** Lua defined before `one`. */
+  readonly prelude?: string;
+  /** Columns of ARGV per key after the count: 1 keys, 2 and values, 3 and ttls. */
+  readonly columns?: 1 | 2 | 3;
+  /** Set for the scripts that change keys: they take channels after the columns. */
+  readonly publisher?: Publisher;
+}
 
 /**
- * A script that runs `one(key, value)` for each key of a group in order and
- * answers one result per key, so a whole group costs one EVALSHA. ARGV holds
- * the count n, the n keys, then a value per key where the operation takes
- * one; KEYS holds only the first key, which routes the script in a Cluster
- * (a Cluster refuses declared keys of several slots with CROSSSLOT, while
+ * A script that runs `one(i, key, value, ttl)` for each key of a group in
+ * order and answers one result per key, so a whole group costs one EVALSHA.
+ * ARGV holds the count n, the n keys, then a value per key where the
+ * operation takes one, then a ttl per key where it is timed (the columns);
+ * KEYS holds only the first key, which routes the script in a Cluster (a
+ * Cluster refuses declared keys of several slots with CROSSSLOT, while
  * `allow-cross-slot-keys` lets the script reach keys of other slots on the
  * same master). A key whose call fails (WRONGTYPE, or a key this master no
  * longer holds during a resharding) answers its error in its place without
  * stopping the others, so the script never fails halfway.
  *
- * A `timed` script takes a ttl per key after the values (ARGV: n, keys,
- * values, ttls) and its `one` a third argument; the others are unchanged.
+ * A script that changes keys also takes the event channels last: one on a
+ * single Redis, one per key (its slot's) on a Cluster.
  */
-function forEachKey(flags: string, one: string, prelude = "", timed = false): string {
-  const params = timed ? "key, value, ttl" : "key, value";
-  const args = timed
-    ? "ARGV[1 + i], ARGV[1 + n + i], ARGV[1 + 2 * n + i]"
-    : "ARGV[1 + i], ARGV[1 + n + i]";
+function forEachKey(flags: string, { one, prelude = "", columns = 2, publisher }: PerKey): string {
+  const args = ["ARGV[1 + i]", "ARGV[1 + n + i]", "ARGV[1 + 2 * n + i]"].slice(0, columns);
+  let events = "";
+  if (publisher !== undefined) {
+    const channel = publisher === SINGLE ? "ARGV[#ARGV]" : `ARGV[1 + ${columns} * n + i]`;
+    events = emitter(publisher, channel);
+  }
   return `#!lua flags=${flags}
-${prelude}
-local function one(${params}) ${one} end
 local n = tonumber(ARGV[1])
+${prelude}
+${events}
+local function one(i, key, value, ttl) ${one} end
 local out = {}
 for i = 1, n do
-  local ok, r = pcall(one, ${args})
+  local ok, r = pcall(one, i, ${args.join(", ")})
   if ok then out[i] = r elseif type(r) == 'table' then out[i] = r else out[i] = { err = tostring(r) } end
 end
 return out`;
 }
 
-/** Per key: 1 when the key existed, 0 when it was new (see SET_AND_REPORT_LUA). */
-export const SET_MANY_LUA = forEachKey(
-  "allow-cross-slot-keys",
-  "if redis.call('SET', key, value, 'GET') then return 1 end return 0",
-);
-/** Per key: 1 when stored, 0 when the key existed. */
-export const ADD_MANY_LUA = forEachKey(
-  "allow-cross-slot-keys",
-  "if redis.call('SET', key, value, 'NX') then return 1 end return 0",
-);
-/** Per key: 1 when the key existed, 0 when it was new; it expires `ttl` ms from now. */
-export const SET_PX_MANY_LUA = forEachKey(
-  "allow-cross-slot-keys",
-  "if redis.call('SET', key, value, 'PX', ttl, 'GET') then return 1 end return 0",
-  "",
-  true,
-);
-/** Per key: 1 when stored (expiring `ttl` ms from now), 0 when the key existed. */
-export const ADD_PX_MANY_LUA = forEachKey(
-  "allow-cross-slot-keys",
-  "if redis.call('SET', key, value, 'PX', ttl, 'NX') then return 1 end return 0",
-  "",
-  true,
-);
+/** The Lua of every script, for one kind of deployment; the names are ioredis commands. */
+function scripts(publisher: Publisher) {
+  const lone = publisher === SINGLE ? SINGLE_LONE : loneScripts(publisher, APPEND_FUNCTION);
+  const cross = "allow-cross-slot-keys";
+  const writes = (one: string, columns: 1 | 2 | 3 = 2, prelude = "") =>
+    forEachKey(cross, { one, columns, prelude, publisher });
+  return {
+    kvfleetSet: lone.set,
+    kvfleetSetPx: lone.setPx,
+    kvfleetAdd: lone.add,
+    kvfleetAddPx: lone.addPx,
+    kvfleetDel: lone.del,
+    kvfleetAppend: lone.append,
+    kvfleetPersist: PERSIST_LUA,
+    kvfleetProbe: probeScript(publisher),
+    /** Per key: 1 when the key existed, 0 when it was new (see SET_AND_REPORT_LUA). */
+    kvfleetSetMany: writes(
+      "local old = redis.call('SET', key, value, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
+    ),
+    /** Per key: 1 when stored, 0 when the key existed. */
+    kvfleetAddMany: writes(
+      "if redis.call('SET', key, value, 'NX') then changed(i, 's', key, value) return 1 end return 0",
+    ),
+    /** Per key: 1 when the key existed, 0 when it was new; it expires `ttl` ms from now. */
+    kvfleetSetPxMany: writes(
+      "local old = redis.call('SET', key, value, 'PX', ttl, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
+      3,
+    ),
+    /** Per key: 1 when stored (expiring `ttl` ms from now), 0 when the key existed. */
+    kvfleetAddPxMany: writes(
+      "if redis.call('SET', key, value, 'PX', ttl, 'NX') then changed(i, 's', key, value) return 1 end return 0",
+      3,
+    ),
+    /** Per key: 1, 22 or 41 (see `redis-append-lua.ts`). */
+    kvfleetAppendMany: writes(
+      "local st, combined = append(key, value) if combined then changed(i, 'a', key, combined) end return st",
+      2,
+      APPEND_FUNCTION,
+    ),
+    /** Per key: 1 or 0. Runs at maxmemory too: removing must always work. */
+    kvfleetDelMany: forEachKey(`allow-oom,${cross}`, {
+      one: "if redis.call('DEL', key) == 0 then return 0 end changed(i, 'r', key) return 1",
+      columns: 1,
+      publisher,
+    }),
+    ...UNCHANGING,
+  };
+}
+
 /**
- * Per key: 1 when the key now expires `value` ms from now, 0 when it is
- * missing. The ms travel in the value's place (the op has no other value).
- * PEXPIRE and PERSIST never grow the data, and Redis runs them alone at
- * `maxmemory`, so their scripts carry `allow-oom` as DEL_MANY_LUA does.
+ * The scripts that change nothing a watch sees, the same on every kind of
+ * deployment. EXPIRE_MANY: per key, 1 when the key now expires `value` ms
+ * from now, 0 when it is missing; the ms travel in the value's place (the
+ * op has no other value). PEXPIRE and PERSIST never grow the data, and
+ * Redis runs them alone at `maxmemory`, so their scripts carry `allow-oom`
+ * as DEL_MANY does. KV_EXPIRE and KV_PERSIST send no event (the expiry
+ * itself sends `expire`, from Redis's keyspace notification).
  */
-export const EXPIRE_MANY_LUA = forEachKey(
-  "allow-oom,allow-cross-slot-keys",
-  "return redis.call('PEXPIRE', key, value)",
-);
-/** Per key: 1 or 0 (see PERSIST_LUA). */
-export const PERSIST_MANY_LUA = forEachKey("allow-oom,allow-cross-slot-keys", PERSIST_ONE);
-/** Per key: PTTL's reply, -2 missing, -1 persistent, else the ms left. */
-export const PTTL_MANY_LUA = forEachKey(
-  "no-writes,allow-cross-slot-keys",
-  "return redis.call('PTTL', key)",
-);
-/** Per key: 1, 22 or 41 (see APPEND_LUA). */
-export const APPEND_MANY_LUA = forEachKey(
-  "allow-cross-slot-keys",
-  "return append(key, value)",
-  APPEND_FUNCTION,
-);
-/**
- * Per key: the value, or nil, also for a key holding another type, as MGET
- * answers. A Cluster's MGET refuses keys of several slots; this does not.
- */
-export const GET_MANY_LUA = forEachKey(
-  "no-writes,allow-cross-slot-keys",
-  `local v = redis.pcall('GET', key)
+const UNCHANGING = {
+  kvfleetExpireMany: forEachKey("allow-oom,allow-cross-slot-keys", {
+    one: "return redis.call('PEXPIRE', key, value)",
+  }),
+  /** Per key: 1 or 0 (see PERSIST_LUA). */
+  kvfleetPersistMany: forEachKey("allow-oom,allow-cross-slot-keys", {
+    one: PERSIST_ONE,
+    columns: 1,
+  }),
+  /** Per key: PTTL's reply, -2 missing, -1 persistent, else the ms left. */
+  kvfleetPttlMany: forEachKey("no-writes,allow-cross-slot-keys", {
+    one: "return redis.call('PTTL', key)",
+    columns: 1,
+  }),
+  /**
+   * Per key: the value, or nil, also for a key holding another type, as MGET
+   * answers. A Cluster's MGET refuses keys of several slots; this does not.
+   */
+  kvfleetGetMany: forEachKey("no-writes,allow-cross-slot-keys", {
+    one: `local v = redis.pcall('GET', key)
   if type(v) == 'table' and v.err and string.sub(v.err, 1, 9) == 'WRONGTYPE' then return false end
   return v`,
-);
-/** Per key: 1 or 0. Runs at maxmemory too: removing must always work. */
-export const DEL_MANY_LUA = forEachKey(
-  "allow-oom,allow-cross-slot-keys",
-  "return redis.call('DEL', key)",
-);
-/** Per key: 1 or 0. */
-export const EXISTS_MANY_LUA = forEachKey(
-  "no-writes,allow-cross-slot-keys",
-  "return redis.call('EXISTS', key)",
-);
+    columns: 1,
+  }),
+  /** Per key: 1 or 0. */
+  kvfleetExistsMany: forEachKey("no-writes,allow-cross-slot-keys", {
+    one: "return redis.call('EXISTS', key)",
+    columns: 1,
+  }),
+};
+
+type Args = (string | number)[];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    /** {@link SET_AND_REPORT_LUA}: 1 when the key existed, 0 when it was new. */
-    kvfleetSet(key: RedisKey, value: string): Result<0 | 1, Context>;
-    /** {@link SET_PX_LUA}: 1 when the key existed, 0 when it was new. */
-    kvfleetSetPx(key: RedisKey, value: string, ttl: number): Result<0 | 1, Context>;
+    /**
+     * The lone scripts: the key, the value (none for kvfleetDel), the ttl of
+     * the timed ones, then the key's event channel. kvfleetSet and
+     * kvfleetSetPx reply 1 when the key existed, 0 when it was new;
+     * kvfleetAdd, kvfleetAddPx 1 stored, 0 existed; kvfleetDel 1 removed, 0
+     * missing; kvfleetAppend 1, 22 or 41.
+     */
+    kvfleetSet(key: RedisKey, value: string, channel: string): Result<0 | 1, Context>;
+    kvfleetSetPx(key: RedisKey, value: string, ttl: number, ch: string): Result<0 | 1, Context>;
+    kvfleetAdd(key: RedisKey, value: string, channel: string): Result<0 | 1, Context>;
+    kvfleetAddPx(key: RedisKey, value: string, ttl: number, ch: string): Result<0 | 1, Context>;
+    kvfleetDel(key: RedisKey, channel: string): Result<0 | 1, Context>;
+    kvfleetAppend(key: RedisKey, value: string, channel: string): Result<1 | 22 | 41, Context>;
     /** {@link PERSIST_LUA}: 1 when the key exists (now persistent), 0 when missing. */
     kvfleetPersist(key: RedisKey): Result<0 | 1, Context>;
-    /** {@link APPEND_LUA}: 1, 22 or 41. */
-    kvfleetAppend(key: RedisKey, value: string): Result<1 | 22 | 41, Context>;
-    /** {@link CLEAR_LUA}: the number of keys deleted on this node. */
-    kvfleetClear(): Result<number, Context>;
     /**
-     * The `*_MANY_LUA` scripts: the first key (it routes the script), the key
-     * count, the keys, then a value per key where the operation takes one. A
-     * key that failed answers its error (a ReplyError) in its place.
+     * CLEAR_LUA (a single Redis: the channel) or CLUSTER_CLEAR_LUA (a Cluster
+     * master: the clear's id, then slot keys and channels): the number of keys
+     * deleted on this node.
      */
-    kvfleetSetMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetSetPxMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetAddPxMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetExpireMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetPersistMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetPttlMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetAddMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetAppendMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetGetMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetDelMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
-    kvfleetExistsMany(first: RedisKey, ...args: (string | number)[]): Result<unknown[], Context>;
+    kvfleetClear(...args: string[]): Result<number, Context>;
+    /** The watch's probe (see `redis-events-lua.ts`): a key routing it, the channel. */
+    kvfleetProbe(key: RedisKey, channel: string): Result<number, Context>;
+    /**
+     * The group scripts: the first key (it routes the script), the key count,
+     * the keys, then a value per key where the operation takes one, a ttl per
+     * key where it is timed, and the channels where it changes keys. A key
+     * that failed answers its error (a ReplyError) in its place.
+     */
+    kvfleetSetMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetSetPxMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetAddMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetAddPxMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetAppendMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetDelMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetExpireMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetPersistMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetPttlMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetGetMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
+    kvfleetExistsMany(first: RedisKey, ...args: Args): Result<unknown[], Context>;
   }
 }
 
+const SINGLE_SCRIPTS = scripts(SINGLE);
+const SHARDED_SCRIPTS = scripts(SHARDED);
 const defined = new WeakSet<Redis | Cluster>();
 
 /**
  * Registers the scripts as custom commands on a client (once per client);
  * ioredis then sends EVALSHA and falls back to EVAL on NOSCRIPT by itself.
+ * `cluster` picks the Cluster's scripts (SPUBLISH) for a node client of a
+ * Cluster, which is a plain `Redis` itself.
  */
-export function defineScripts(client: Redis | Cluster): void {
+export function defineScripts(client: Redis | Cluster, cluster = client.isCluster): void {
   if (defined.has(client)) return;
   defined.add(client);
-  client.defineCommand("kvfleetSet", { numberOfKeys: 1, lua: SET_AND_REPORT_LUA });
-  client.defineCommand("kvfleetAppend", { numberOfKeys: 1, lua: APPEND_LUA });
-  client.defineCommand("kvfleetClear", { numberOfKeys: 0, lua: CLEAR_LUA });
-  client.defineCommand("kvfleetSetMany", { numberOfKeys: 1, lua: SET_MANY_LUA });
-  client.defineCommand("kvfleetAddMany", { numberOfKeys: 1, lua: ADD_MANY_LUA });
-  client.defineCommand("kvfleetAppendMany", { numberOfKeys: 1, lua: APPEND_MANY_LUA });
-  client.defineCommand("kvfleetGetMany", { numberOfKeys: 1, lua: GET_MANY_LUA });
-  client.defineCommand("kvfleetDelMany", { numberOfKeys: 1, lua: DEL_MANY_LUA });
-  client.defineCommand("kvfleetExistsMany", { numberOfKeys: 1, lua: EXISTS_MANY_LUA });
-  client.defineCommand("kvfleetSetPx", { numberOfKeys: 1, lua: SET_PX_LUA });
-  client.defineCommand("kvfleetPersist", { numberOfKeys: 1, lua: PERSIST_LUA });
-  client.defineCommand("kvfleetSetPxMany", { numberOfKeys: 1, lua: SET_PX_MANY_LUA });
-  client.defineCommand("kvfleetAddPxMany", { numberOfKeys: 1, lua: ADD_PX_MANY_LUA });
-  client.defineCommand("kvfleetExpireMany", { numberOfKeys: 1, lua: EXPIRE_MANY_LUA });
-  client.defineCommand("kvfleetPersistMany", { numberOfKeys: 1, lua: PERSIST_MANY_LUA });
-  client.defineCommand("kvfleetPttlMany", { numberOfKeys: 1, lua: PTTL_MANY_LUA });
+  const all = cluster ? SHARDED_SCRIPTS : SINGLE_SCRIPTS;
+  for (const [name, lua] of Object.entries(all))
+    client.defineCommand(name, { numberOfKeys: 1, lua });
+  const clear = cluster ? CLUSTER_CLEAR_LUA : CLEAR_LUA;
+  client.defineCommand("kvfleetClear", { numberOfKeys: 0, lua: clear });
 }

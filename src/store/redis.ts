@@ -1,8 +1,10 @@
+import calculateSlot from "cluster-key-slot";
 import type { Cluster, Redis } from "ioredis";
 import { Coalescer } from "./redis-batch.ts";
+import { keyChannels, singleChannel, slotChannel, slotKey } from "./redis-channels.ts";
 import { redisKeys } from "./redis-key-form.ts";
 import { listKeys } from "./redis-keys.ts";
-import { type Operations, operations } from "./redis-operations.ts";
+import { type Channels, type Operations, operations } from "./redis-operations.ts";
 import { defineScripts } from "./redis-scripts.ts";
 import type {
   AddStatus,
@@ -44,6 +46,8 @@ export class RedisStore implements Store {
   readonly #timeout: number;
   readonly #batch: Coalescer;
   readonly #ops: Operations;
+  /** A single Redis's event channel; a Cluster has one per slot. */
+  readonly #channel: string;
   /** Calls waiting for the client to become ready. */
   readonly #waiting = new Set<() => void>();
 
@@ -61,7 +65,8 @@ export class RedisStore implements Store {
       : (client as Redis).options;
     this.#timeout = options?.commandTimeout ?? DEFAULT_TIMEOUT;
     this.description = client.isCluster ? "redis-cluster" : "redis";
-    this.#ops = operations(client);
+    this.#channel = singleChannel(client.isCluster ? 0 : ((client as Redis).options.db ?? 0));
+    this.#ops = operations(client, this.#channels());
     this.#batch = new Coalescer(client, this.#timeout, () => this.#whenReady());
   }
 
@@ -112,10 +117,16 @@ export class RedisStore implements Store {
     return this.#whole("count", (node) => node.dbsize());
   }
 
+  /** CLEAR_LUA on each master, publishing the `clear` event (see `redis-events-lua.ts`). */
   clear(): Promise<number> {
+    if (!this.#client.isCluster) {
+      return this.#whole("clear", (node) => node.kvfleetClear(this.#channel));
+    }
+    const cluster = this.#client as Cluster;
+    const id = crypto.randomUUID().slice(0, 8);
     return this.#whole("clear", (node) => {
-      defineScripts(node);
-      return node.kvfleetClear();
+      defineScripts(node, true);
+      return node.kvfleetClear(id, ...clearSlots(cluster, node));
     });
   }
 
@@ -192,6 +203,16 @@ export class RedisStore implements Store {
     return cluster.nodes("master");
   }
 
+  /** The event channel(s) of a group's keys or of one key (see `redis-channels.ts`). */
+  #channels(): Channels {
+    if (this.#client.isCluster) {
+      return { of: keyChannels, one: (key) => slotChannel(calculateSlot(key)) };
+    }
+    const channel = this.#channel;
+    const all = [channel];
+    return { of: () => all, one: () => channel };
+  }
+
   #deadline<T>(promise: Promise<T>, what: string): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -202,6 +223,21 @@ export class RedisStore implements Store {
     });
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * Slots the client's map gives `node`, each as its key and its channel, for
+ * the clear script to publish on (the first one the master still holds):
+ * the first slot of each of its ranges, at most 8.
+ */
+function clearSlots(cluster: Cluster, node: Redis): string[] {
+  const self = `${node.options.host}:${node.options.port}`;
+  const out: string[] = [];
+  for (let slot = 0; slot < cluster.slots.length && out.length < 16; slot++) {
+    if (cluster.slots[slot]?.[0] !== self || cluster.slots[slot - 1]?.[0] === self) continue;
+    out.push(slotKey(slot), slotChannel(slot));
+  }
+  return out;
 }
 
 /** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */
