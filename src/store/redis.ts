@@ -2,6 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import type { Cluster, Redis } from "ioredis";
 import { Coalescer } from "./redis-batch.ts";
 import { keyChannels, singleChannel, slotChannel, slotKey } from "./redis-channels.ts";
+import { RedisEvents } from "./redis-events.ts";
 import { redisKeys } from "./redis-key-form.ts";
 import { listKeys } from "./redis-keys.ts";
 import { type Channels, type Operations, operations } from "./redis-operations.ts";
@@ -9,6 +10,7 @@ import { defineScripts } from "./redis-scripts.ts";
 import type {
   AddStatus,
   AppendStatus,
+  ChangeListener,
   ContainsStatus,
   ExpireStatus,
   GetResult,
@@ -46,6 +48,7 @@ export class RedisStore implements Store {
   readonly #timeout: number;
   readonly #batch: Coalescer;
   readonly #ops: Operations;
+  readonly #events: RedisEvents;
   /** A single Redis's event channel; a Cluster has one per slot. */
   readonly #channel: string;
   /** Calls waiting for the client to become ready. */
@@ -68,6 +71,7 @@ export class RedisStore implements Store {
     this.#channel = singleChannel(client.isCluster ? 0 : ((client as Redis).options.db ?? 0));
     this.#ops = operations(client, this.#channels());
     this.#batch = new Coalescer(client, this.#timeout, () => this.#whenReady());
+    this.#events = new RedisEvents(client, this.#timeout);
   }
 
   set(keys: readonly string[], values: readonly string[], ttl?: number): Promise<SetStatus[]> {
@@ -130,6 +134,24 @@ export class RedisStore implements Store {
     });
   }
 
+  /**
+   * Every change applied from now on, by any node: the write scripts publish
+   * them, and this node subscribes while anyone watches (`redis-events.ts`).
+   */
+  watch(listener: ChangeListener): Promise<() => Promise<void>> {
+    return this.#events.watch(listener);
+  }
+
+  /**
+   * What `/readyz` should add to its answer: how to turn on what Redis keeps
+   * from working (expire events without `notify-keyspace-events Ex`, events
+   * at all without the channels in the ACL). Empty when all is well, and
+   * before anyone has watched (only watching finds out).
+   */
+  notes(): string[] {
+    return this.#events.notes();
+  }
+
   async ready(): Promise<boolean> {
     if (this.#client.status !== "ready") return false;
     try {
@@ -142,6 +164,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#events.close();
     try {
       await this.#deadline(this.#client.quit(), "quit");
     } catch {
