@@ -13,13 +13,24 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => cluster?.stop());
 
-storeSuite("redis cluster", async () => {
-  const client = connectRedis({ type: "redis", cluster: cluster.urls, commandTimeout: 1000 });
-  const store = new RedisStore(client);
-  await waitFor("the cluster client to be ready", () => store.ready());
-  await Promise.all((client as Cluster).nodes("master").map((node) => node.flushall()));
-  return store;
-});
+storeSuite(
+  "redis cluster",
+  async () => {
+    const client = connectRedis({ type: "redis", cluster: cluster.urls, commandTimeout: 1000 });
+    const store = new RedisStore(client);
+    await waitFor("the cluster client to be ready", () => store.ready());
+    await Promise.all((client as Cluster).nodes("master").map((node) => node.flushall()));
+    return store;
+  },
+  undefined,
+  async () => {
+    const store = new RedisStore(
+      connectRedis({ type: "redis", cluster: cluster.urls, commandTimeout: 1000 }),
+    );
+    await waitFor("the cluster client to be ready", () => store.ready());
+    return store;
+  },
+);
 
 test("a batch sent while the cluster client is still connecting waits for it", async () => {
   const store = new RedisStore(

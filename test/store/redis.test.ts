@@ -10,13 +10,27 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-storeSuite("redis", async () => {
-  const client = connectRedis({ type: "redis", url: server.url, commandTimeout: 1000 });
-  const store = new RedisStore(client);
+/** A ready store on the test's Redis, as another node would have. */
+async function another(): Promise<RedisStore> {
+  const store = new RedisStore(
+    connectRedis({ type: "redis", url: server.url, commandTimeout: 1000 }),
+  );
   await waitFor("the client to be ready", () => store.ready());
-  await client.flushall();
   return store;
-});
+}
+
+storeSuite(
+  "redis",
+  async () => {
+    const client = connectRedis({ type: "redis", url: server.url, commandTimeout: 1000 });
+    const store = new RedisStore(client);
+    await waitFor("the client to be ready", () => store.ready());
+    await client.flushall();
+    return store;
+  },
+  undefined,
+  another,
+);
 
 coalescingSuite("redis", {
   async open() {

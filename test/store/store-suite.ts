@@ -1,16 +1,20 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Status } from "../../src/protocol/status.ts";
-import { MAX_TTL, type Store } from "../../src/store/store.ts";
+import { type Change, MAX_TTL, type Store } from "../../src/store/store.ts";
 import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
+import { Recorder } from "./change-recorder.ts";
 
 /**
  * The contract every Store implementation honours. `open` must give a store
  * that is connected and empty; `dispose` releases it after each test.
+ * `openAnother`, where the store can have one, gives a second store on the
+ * same data (another node's), which the suite closes itself.
  */
 export function storeSuite(
   name: string,
   open: () => Promise<Store>,
   dispose: (store: Store) => Promise<void> = (store) => store.close(),
+  openAnother?: () => Promise<Store>,
 ): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
@@ -393,6 +397,207 @@ export function storeSuite(
         }
         const page = await store.keys({ prefix: "", limit: 1 });
         expect(page).not.toBeNull();
+      });
+    });
+
+    describe("changes", () => {
+      const stops: (() => Promise<void>)[] = [];
+      afterEach(async () => {
+        await Promise.all(stops.splice(0).map((stop) => stop()));
+      });
+      /** A live listener of `on`, stopped after the test. */
+      async function watching(on: Store = store): Promise<Recorder> {
+        const recorder = new Recorder();
+        stops.push(await on.watch(recorder));
+        return recorder;
+      }
+      const set = (k: string, value: string): Change => ({ op: "set", key: k, value });
+      const END = '"end"';
+      /**
+       * Writes END to each key, then waits for it: per-key order puts any
+       * event an earlier write should not have sent before it, so the key's
+       * events up to END are exactly what the writes before sent.
+       */
+      async function ended(recorder: Recorder, keys: string[]): Promise<void> {
+        await store.set(
+          keys,
+          keys.map(() => END),
+        );
+        await recorder.until("the END of every key", () =>
+          keys.every((k) => {
+            const last = recorder.of(k).at(-1);
+            return last?.op === "set" && last.value === END;
+          }),
+        );
+      }
+
+      test("set and add send set with the value stored, alone, in a group, with a ttl, for odd keys too", async () => {
+        const r = await watching();
+        const [a, b, c, d] = [key("evSetA"), key("evSetB"), key("evAddC"), key("evAddD")];
+        const odd = [`\ud800${a}`, `\u0000${a}`, `\u{1f600}${a}`];
+        await store.set([a], ["1"]);
+        await store.set([a, b, ...odd], ['{"x":[1]}', '"two"', "0", "1", "2"]);
+        await store.set([b], ["3"], 60_000);
+        await store.add([c], ["[1]"]);
+        await store.add([d, c, a], ["[2]", "[9]", "9"], 60_000);
+        await store.add([c], ["[10]"]);
+        await ended(r, [a, b, c, d, ...odd]);
+        expect(r.of(a)).toEqual([set(a, "1"), set(a, '{"x":[1]}'), set(a, END)]);
+        expect(r.of(b)).toEqual([set(b, '"two"'), set(b, "3"), set(b, END)]);
+        expect(r.of(c)).toEqual([set(c, "[1]"), set(c, END)]);
+        expect(r.of(d)).toEqual([set(d, "[2]"), set(d, END)]);
+        for (const [i, k] of odd.entries())
+          expect(r.of(k)).toEqual([set(k, String(i)), set(k, END)]);
+      });
+
+      test("append sends the whole value after it; one that fails or adds nothing sends nothing", async () => {
+        const r = await watching();
+        const keys = APPEND_COMBINED.map((_, i) => key(`evAppend${i}`));
+        const [mismatched, missing] = [key("evAppend41"), key("evAppend22")];
+        await store.set([...keys, mismatched], [...APPEND_COMBINED.map((c) => c[1]), "1"]);
+        // The first alone, the rest in one group.
+        expect(
+          await store.append([keys[0] as string], [APPEND_COMBINED[0]?.[2] as string]),
+        ).toEqual([Status.Ok]);
+        expect(
+          await store.append(
+            [...keys.slice(1), mismatched, missing],
+            [...APPEND_COMBINED.slice(1).map((c) => c[2]), "[1]", "[1]"],
+          ),
+        ).toEqual([
+          ...keys.slice(1).map(() => Status.Ok),
+          Status.ValueTypeInvalid,
+          Status.KeyNotExist,
+        ]);
+        await ended(r, [...keys, mismatched, missing]);
+        for (const [i, [, stored, , combined]] of APPEND_COMBINED.entries()) {
+          const k = keys[i] as string;
+          const appended: Change[] =
+            combined === stored ? [] : [{ op: "append", key: k, value: combined }];
+          expect(r.of(k)).toEqual([set(k, stored), ...appended, set(k, END)]);
+        }
+        expect(r.of(mismatched)).toEqual([set(mismatched, "1"), set(mismatched, END)]);
+        expect(r.of(missing)).toEqual([set(missing, END)]);
+      });
+
+      test("rmv sends rmv, alone and in a group; removing a missing key sends nothing", async () => {
+        const r = await watching();
+        const [a, b, c, missing] = [key("evRmvA"), key("evRmvB"), key("evRmvC"), key("evRmv22")];
+        await store.set([a, b, c], ["1", "2", "3"]);
+        await store.remove([a]);
+        await store.remove([b, missing, c]);
+        await store.remove([a]);
+        await ended(r, [a, b, c, missing]);
+        expect(r.of(a)).toEqual([set(a, "1"), { op: "rmv", key: a }, set(a, END)]);
+        expect(r.of(b)).toEqual([set(b, "2"), { op: "rmv", key: b }, set(b, END)]);
+        expect(r.of(c)).toEqual([set(c, "3"), { op: "rmv", key: c }, set(c, END)]);
+        expect(r.of(missing)).toEqual([set(missing, END)]);
+      });
+
+      test("an expiry sends expire; expire and persist themselves send nothing", async () => {
+        const r = await watching();
+        const [timed, expiring, persisted, later] = [
+          key("evTtl"),
+          key("evExpire"),
+          key("evPersist"),
+          key("evLater"),
+        ];
+        await store.set([timed], ["1"], 100);
+        await store.set([expiring, later], ["2", "3"]);
+        await store.set([persisted], ["4"], 60_000);
+        await store.expire([expiring, later], [100, 60_000]);
+        await store.persist([persisted]);
+        await r.until("both expire events", () => r.count("expire") >= 2);
+        await ended(r, [persisted, later]);
+        expect(r.of(timed)).toEqual([set(timed, "1"), { op: "expire", key: timed }]);
+        expect(r.of(expiring)).toEqual([set(expiring, "2"), { op: "expire", key: expiring }]);
+        expect(r.of(persisted)).toEqual([set(persisted, "4"), set(persisted, END)]);
+        expect(r.of(later)).toEqual([set(later, "3"), set(later, END)]);
+      });
+
+      test("clear sends one clear, before the changes made after it", async () => {
+        const k = key("evClear");
+        await store.set([key("evClearOld")], ["1"]);
+        const r = await watching();
+        expect(await store.clear()).toBe(1);
+        await store.set([k], ["2"]);
+        await r.next(k, 1);
+        expect(r.count("clear")).toBe(1);
+        expect(r.seen.findIndex((e) => e.op === "clear")).toBeLessThan(
+          r.seen.findIndex((e) => e.op === "set" && e.key === k),
+        );
+      });
+
+      test("a listener sees the changes of another store on the same data", async () => {
+        if (openAnother === undefined) return; // this kind of store has no second instance
+        const other = await openAnother();
+        try {
+          const here = await watching();
+          const there = await watching(other);
+          const [a, b] = [key("evOtherA"), key("evOtherB")];
+          await other.set([a, b], ["[1]", "1"]);
+          await other.append([a], ["[2]"]);
+          await store.remove([b]);
+          const expected: Change[] = [set(a, "[1]"), { op: "append", key: a, value: "[1,2]" }];
+          for (const r of [here, there]) {
+            expect(await r.next(a, 2)).toEqual(expected);
+            expect(await r.next(b, 2)).toEqual([set(b, "1"), { op: "rmv", key: b }]);
+          }
+        } finally {
+          await other.close();
+        }
+      });
+
+      test("each key's events come in the order applied, and its last event is what get reads", async () => {
+        const r = await watching();
+        const keys = [key("evOrder0"), key("evOrder1"), key("evOrder2")];
+        await store.set(
+          keys,
+          keys.map(() => "[]"),
+        );
+        const writes = Array.from({ length: 120 }, (_, i) => i);
+        for (let turn = 0; turn < 4; turn++) {
+          // Issued without awaiting, so they gather in groups and interleave.
+          await Promise.all(
+            writes.slice(turn * 30, turn * 30 + 30).map((i) => {
+              const k = keys[i % 3] as string;
+              return i % 5 === 0 ? store.set([k], [`[${i}]`]) : store.append([k], [`[${i}]`]);
+            }),
+          );
+        }
+        for (const k of keys) await r.next(k, 41);
+        const stored = await store.get(keys);
+        for (const [j, k] of keys.entries()) {
+          const events = r.of(k);
+          expect(events).toHaveLength(41);
+          let state: number[] = [];
+          for (const event of events) {
+            if (event.op !== "set" && event.op !== "append") throw new Error(event.op);
+            const now = JSON.parse(event.value) as number[];
+            // A set starts over; an append adds one number to the state before it.
+            if (event.op === "append") expect(now.slice(0, -1)).toEqual(state);
+            else expect(now.length).toBeLessThanOrEqual(1);
+            state = now;
+          }
+          expect((events.at(-1) as { value: string }).value).toBe(stored[j] as string);
+        }
+      });
+
+      test("the stop function ends delivery to its listener only", async () => {
+        const stopped = new Recorder();
+        const stop = await store.watch(stopped);
+        const kept = await watching();
+        const [before, after] = [key("evBefore"), key("evAfter")];
+        await store.set([before], ["1"]);
+        await stopped.next(before, 1);
+        await stop();
+        await store.set([after], ["2"]);
+        await store.remove([before]);
+        await kept.next(before, 2);
+        await kept.next(after, 1);
+        expect(stopped.of(after)).toEqual([]);
+        expect(stopped.of(before)).toEqual([set(before, "1")]);
+        expect(stopped.count("reset")).toBe(0);
       });
     });
 
