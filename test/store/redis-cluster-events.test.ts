@@ -122,7 +122,7 @@ describe("change events on a Redis Cluster", () => {
         else if (event.op !== "reset") model.delete(event.key);
       }
       const stored = await store.get(keys);
-      expect(keys.map((k) => model.get(k) ?? 22)).toEqual(stored);
+      expect(keys.map((k): unknown => model.get(k) ?? 22)).toEqual(stored);
     }
     expect(r.count("reset")).toBe(0);
   }, 30_000);

@@ -108,7 +108,7 @@ describe("change events on one Redis", () => {
       await store.set([k], [`"again${round}"`]);
     }
     await r.until("every write and expiry", () => r.of(k).length >= 15);
-    const ops = r.of(k).map((e) => e.op);
+    const ops: string[] = r.of(k).map((e) => e.op);
     expect(ops).toEqual(Array.from({ length: 5 }, () => ["set", "expire", "set"]).flat());
   });
 
