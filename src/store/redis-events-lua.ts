@@ -21,14 +21,16 @@ export const SHARDED: Publisher = { publish: "SPUBLISH", numsub: "SHARDNUMSUB" }
 /**
  * Defines `emit(i, message)`, which publishes on the channel of key `i`
  * (given by the Lua expression `channel`), and `changed(i, op, key, value)`,
- * which emits `op .. #key .. ':' .. key .. value`.
+ * which publishes `op .. #key .. ':' .. key .. value`.
  *
  * Nobody pays for watches they don't use: the script asks once, at its first
  * change, whether the channel has a subscriber, and publishes only then. A
  * node that watches subscribes, and waits for Redis to confirm it, before
  * its watch is live, so every script that starts afterwards sees the count
  * and publishes; no flag key, nothing to clean up after a crash. (The count
- * is of exact subscribers: PSUBSCRIBE does not count.)
+ * is of exact subscribers: PSUBSCRIBE does not count.) The message is built
+ * only once the answer is yes: a key and its value copied for nobody cost a
+ * lone write more than the count does.
  *
  * Both calls go through `redis.pcall` and their results are dropped: a
  * publish that fails (an ACL without the channel, a channel of another
@@ -37,25 +39,38 @@ export const SHARDED: Publisher = { publish: "SPUBLISH", numsub: "SHARDNUMSUB" }
  */
 export function emitter({ publish, numsub }: Publisher, channel: string): string {
   return `local live
-local function emit(i, message)
-  local ch = ${channel}
+local function listened(ch)
   if live == nil then
     local r = redis.pcall('PUBSUB', '${numsub}', ch)
     live = type(r) == 'table' and type(r[2]) == 'number' and r[2] > 0
   end
-  if live then redis.pcall('${publish}', ch, message) end
+  return live
 end
-local function changed(i, op, key, value) emit(i, op .. #key .. ':' .. key .. (value or '')) end`;
+local function emit(i, message)
+  local ch = ${channel}
+  if listened(ch) then redis.pcall('${publish}', ch, message) end
+end
+local function changed(i, op, key, value)
+  local ch = ${channel}
+  if listened(ch) then redis.pcall('${publish}', ch, op .. #key .. ':' .. key .. (value or '')) end
+end`;
 }
 
 /**
  * A script for one key (KEYS[1]), without a shebang like the lone scripts
  * before events (so at `maxmemory` it is refused exactly where the plain
  * command was: at its SET, not at a DEL), with the channel as its last ARGV.
+ * It changes one key at most, so its `changed(op, value)` asks the count
+ * without remembering it (cheaper than the group scripts' `emitter`).
  */
-function lone(publisher: Publisher, body: string): string {
-  return `${emitter(publisher, "ARGV[#ARGV]")}
-local key = KEYS[1]
+function lone({ publish, numsub }: Publisher, body: string): string {
+  return `local key, ch = KEYS[1], ARGV[#ARGV]
+local function changed(op, value)
+  local r = redis.pcall('PUBSUB', '${numsub}', ch)
+  if type(r) == 'table' and type(r[2]) == 'number' and r[2] > 0 then
+    redis.pcall('${publish}', ch, op .. #key .. ':' .. key .. (value or ''))
+  end
+end
 ${body}`;
 }
 
@@ -66,7 +81,7 @@ export function loneScripts(publisher: Publisher, appendFunction: string) {
     set: lone(
       publisher,
       `local old = redis.call('SET', key, ARGV[1], 'GET')
-changed(1, 's', key, ARGV[1])
+changed('s', ARGV[1])
 if old then return 1 end
 return 0`,
     ),
@@ -74,7 +89,7 @@ return 0`,
     setPx: lone(
       publisher,
       `local old = redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'GET')
-changed(1, 's', key, ARGV[1])
+changed('s', ARGV[1])
 if old then return 1 end
 return 0`,
     ),
@@ -82,21 +97,21 @@ return 0`,
     add: lone(
       publisher,
       `if not redis.call('SET', key, ARGV[1], 'NX') then return 0 end
-changed(1, 's', key, ARGV[1])
+changed('s', ARGV[1])
 return 1`,
     ),
     /** As add, the key expiring ARGV[2] ms from now. */
     addPx: lone(
       publisher,
       `if not redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
-changed(1, 's', key, ARGV[1])
+changed('s', ARGV[1])
 return 1`,
     ),
     /** 1 when the key was removed, 0 when it was missing. */
     del: lone(
       publisher,
       `if redis.call('DEL', key) == 0 then return 0 end
-changed(1, 'r', key)
+changed('r')
 return 1`,
     ),
     /** 1, 22 or 41 (see `redis-append-lua.ts`), publishing the whole new value. */
@@ -104,7 +119,7 @@ return 1`,
 ${lone(
   publisher,
   `local st, combined = append(key, ARGV[1])
-if combined then changed(1, 'a', key, combined) end
+if combined then changed('a', combined) end
 return st`,
 )}`,
   };

@@ -229,6 +229,7 @@ export class RedisStore implements Store {
   /** The event channel(s) of a group's keys or of one key (see `redis-channels.ts`). */
   #channels(): Channels {
     if (this.#client.isCluster) {
+      slotChannel(0); // builds the channel table now, not in the first write's turn
       return { of: keyChannels, one: (key) => slotChannel(calculateSlot(key)) };
     }
     const channel = this.#channel;
