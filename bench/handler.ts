@@ -10,6 +10,7 @@
  */
 import { handlers } from "../src/server/handler.ts";
 import { Metrics } from "../src/server/metrics.ts";
+import { Watches } from "../src/server/watches.ts";
 import { createStore } from "../src/store/create.ts";
 import { choiceFlag } from "./cli.ts";
 import { prefillMessages } from "./client.ts";
@@ -25,11 +26,14 @@ const OPS = (args.length > 0 ? args : ["set", "get", "get10"]).map((op) =>
 
 const store = createStore({ type: "memory", maxMemory: 0 });
 const handle = handlers(store, { version: "bench", queries: 0 }, new Metrics());
+const watches = new Watches(store, 1, { watching() {}, sent() {}, reset() {} });
+/** Each version's handler; version 2's for one connection, which watches nothing. */
+const byVersion = { 1: handle[1], 2: handle[2](watches.session(() => {})) };
 for (const message of prefillMessages(KEYS, VALUE_SIZE)) handle[1](message);
 
 /** ns per request of `protocol`'s handler over all of `texts`, and the frames it answered. */
 function run(protocol: Protocol, texts: string[]): { ns: number; frames: number } {
-  const handler = handle[protocol];
+  const handler = byVersion[protocol];
   let frames = 0;
   let bytes = 0;
   const start = Bun.nanoseconds();
