@@ -219,29 +219,17 @@ const SHARDED_SCRIPTS = scripts(SHARDED);
 const defined = new WeakSet<Redis | Cluster>();
 
 /**
- * The scripts as methods of a client (once per client), sent by SHA
- * (`EVALSHA`), and as `EVAL` when Redis answers NOSCRIPT (after a restart,
- * a failover or `SCRIPT FLUSH`; the script did not run, so sending it again
- * is safe). Not ioredis's `defineCommand`: its command path costs about
- * 6 µs of the node's CPU more per call than a plain `evalsha` (a subclass
- * per script, a closure and a promise chain per call), as much again as
- * Redis spends on a lone write's script. `cluster` picks the Cluster's
- * scripts (SPUBLISH) for a node client of a Cluster, a plain `Redis` itself.
+ * Registers the scripts as custom commands on a client (once per client);
+ * ioredis then sends EVALSHA and falls back to EVAL on NOSCRIPT by itself.
+ * `cluster` picks the Cluster's scripts (SPUBLISH) for a node client of a
+ * Cluster, which is a plain `Redis` itself.
  */
 export function defineScripts(client: Redis | Cluster, cluster = client.isCluster): void {
   if (defined.has(client)) return;
   defined.add(client);
   const all = cluster ? SHARDED_SCRIPTS : SINGLE_SCRIPTS;
-  for (const [name, lua] of Object.entries(all)) define(client, name, lua, 1);
-  define(client, "kvfleetClear", cluster ? CLUSTER_CLEAR_LUA : CLEAR_LUA, 0);
-}
-
-function define(client: Redis | Cluster, name: string, lua: string, keys: number): void {
-  const sha = new Bun.CryptoHasher("sha1").update(lua).digest("hex");
-  const run = (...args: (string | number)[]) =>
-    client.evalsha(sha, keys, ...args).catch((err: Error) => {
-      if (!err.message.startsWith("NOSCRIPT")) throw err;
-      return client.eval(lua, keys, ...args);
-    });
-  Object.defineProperty(client, name, { value: run });
+  for (const [name, lua] of Object.entries(all))
+    client.defineCommand(name, { numberOfKeys: 1, lua });
+  const clear = cluster ? CLUSTER_CLEAR_LUA : CLEAR_LUA;
+  client.defineCommand("kvfleetClear", { numberOfKeys: 0, lua: clear });
 }
