@@ -147,7 +147,11 @@ export class V2Client {
       if (left <= 0 || this.#close !== null) {
         const why =
           this.#close === null ? `timed out after ${ms} ms` : `closed ${this.#close.code}`;
-        const last = this.frames.slice(-8).map((frame) => frame.text);
+        const last = this.frames
+          .slice(-8)
+          .map(({ text }) =>
+            text.length > 300 ? `${text.slice(0, 300)}... (${text.length} chars)` : text,
+          );
         throw new Error(`${why} waiting for ${what}; last frames:\n${last.join("\n")}`);
       }
       await new Promise<void>((resolve) => {
