@@ -698,10 +698,13 @@ export function watchSuite(name: string, store: WatchStore): void {
           expect(answer.text).toStartWith(`{"id":${answer.json.id},"KV_ERR":{"st":12,"m":`);
         }
         const ws = ok.map((a) => (a.json.KV_WATCH_RSP as { w: number }).w);
+        // Numbered from 1 on each connection, each w once.
+        expect(ws[0]).toBe(1);
         expect(new Set(ws).size).toBe(MAX_WATCHES);
         // Another connection has its own bound.
         const theirs: number[] = [];
         for (let i = 0; i < MAX_WATCHES; i++) theirs.push(await second.watch({ keys: [key] }));
+        expect(theirs[0]).toBe(1);
         await writer.ask(objectBody("KV_SET", [[key, "1"]]));
         await client.until(
           "one event per accepted watch",
