@@ -512,7 +512,11 @@ export function watchSuite(name: string, store: WatchStore): void {
         }
       });
 
-      test("a watch opened after a write sees only the changes after it: 30 rounds, the write through the watcher's own connection and through another node", async () => {
+      // On the memory store a watch sees exactly the changes after it. On Redis an event the
+      // store published just before the watch registered may still be on its way from the
+      // subscriber connection and reach it too (docs/protocol-v2.md, "Change events"): at
+      // most the write's own `set`, before the later change, never a change missed.
+      test("a watch opened after a write sees the changes after it, and on memory only those: 30 rounds, the write through the watcher's own connection and through another node", async () => {
         const p = fresh("late");
         const watcher = await open();
         const writer = await open(shared ? nth(2) : node);
@@ -538,7 +542,12 @@ export function watchSuite(name: string, store: WatchStore): void {
               watcher.texts(w, key).includes(later),
             );
             const texts = watcher.texts(w, key);
-            if (texts.length !== 1 || texts[0] !== later) {
+            const early = ev(w, "set", key, "[1]");
+            const allowed =
+              texts.length === 1
+                ? texts[0] === later
+                : shared && texts.length === 2 && texts[0] === early && texts[1] === later;
+            if (!allowed) {
               stale.push(`round ${round}, written through ${label}: ${texts.join(" ")}`);
             }
             await watcher.unwatch(w);
