@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import calculateSlot from "cluster-key-slot";
+import { expiredChannel, singleChannel, slotChannel } from "../../src/store/redis-channels.ts";
 import { APPEND_COMBINED, APPEND_MISMATCHED } from "../support/append-cases.ts";
 import { TestClient } from "../support/client.ts";
 import { scrape } from "../support/metrics.ts";
@@ -971,10 +972,12 @@ export function watchSuite(name: string, store: WatchStore): void {
           const two = await open(nth(1));
           const w = await one.watch({ keys: ["k"] });
           await two.watch({ prefixes: [""] });
-          const open1 = await listed();
-          expect(open1).not.toBe("");
-          // Every master carries a subscription of each watching node.
-          for (const port of redisPorts()) expect(open1).toContain(`${port} `);
+          expect(await listed()).not.toBe("");
+          // Each watching node subscribes on every master: the event channel (a Cluster: the
+          // channel of every slot the master holds) and the expired-key notifications.
+          expect(await feedSubscribers(redisPorts(), store.cluster === true)).toEqual(
+            await feedSubscribers(redisPorts(), store.cluster === true, 2),
+          );
           await one.unwatch(w);
           two.close();
           await two.closed();
@@ -1014,6 +1017,43 @@ export async function subscriptions(ports: readonly number[]): Promise<string> {
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * What each server has of the change feed's subscriptions, one line a server:
+ * subscribers of the expired-key channel and of the event channel (on a
+ * Cluster, of the channel of one slot the master holds) and, on a Cluster,
+ * how many of its slots' channels have a subscriber. With `expect`, the
+ * lines as they are when `expect` nodes watch.
+ */
+async function feedSubscribers(
+  ports: readonly number[],
+  cluster: boolean,
+  expect?: number,
+): Promise<string[]> {
+  const owners = cluster ? await slotOwners(ports[0] as number) : [];
+  const lines: string[] = [];
+  for (const port of ports) {
+    const numsub = async (kind: string, channel: string) =>
+      Number((await redisCli(port, "PUBSUB", kind, channel)).trim().split("\n")[1]);
+    if (!cluster) {
+      const expired = expect ?? (await numsub("NUMSUB", expiredChannel(0)));
+      const events = expect ?? (await numsub("NUMSUB", singleChannel(0)));
+      lines.push(`${port}: expired ${expired}, events ${events}`);
+      continue;
+    }
+    const slots = owners.flatMap((owner, slot) => (owner === port ? [slot] : []));
+    const held = new Set(slots.map((slot) => slotChannel(slot)));
+    const expired = expect ?? (await numsub("NUMSUB", expiredChannel(0)));
+    const events = expect ?? (await numsub("SHARDNUMSUB", slotChannel(slots[0] as number)));
+    const listed = (await redisCli(port, "PUBSUB", "SHARDCHANNELS")).split("\n");
+    const covered =
+      expect === undefined ? listed.filter((c) => held.has(c.trim())).length : held.size;
+    lines.push(
+      `${port}: expired ${expired}, events ${events}, slot channels ${covered}/${held.size}`,
+    );
+  }
+  return lines;
 }
 
 /** Awaits `subscriptions(ports)` to be empty; fails with what is still subscribed. */
