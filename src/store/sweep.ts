@@ -106,10 +106,13 @@ export class Sweeper {
   wake(): void {
     if (this.#closed) return;
     const earliest = this.#expiring.earliest;
+    // No deadline at all (an add with a ttl that added nothing): nothing to sweep for.
+    if (earliest === Number.POSITIVE_INFINITY) return;
     if (this.#cancel !== undefined && earliest >= this.#dueAt) return;
     // Only ever sooner: writes that keep coming must not keep pushing the sweep back.
     const now = this.#now();
-    const wait = Math.max(this.#options.busyPauseMs, earliest - now);
+    const { busyPauseMs, maxIdleMs } = this.#options;
+    const wait = Math.min(maxIdleMs, Math.max(busyPauseMs, earliest - now));
     if (this.#cancel !== undefined && now + wait >= this.#dueAt) return;
     this.#disarm();
     this.#arm(wait);

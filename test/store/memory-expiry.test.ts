@@ -343,3 +343,20 @@ describe("MemoryStore active sweep (fake clock and timers)", () => {
     expect((await new Response(child.stdout).text()).trim()).toBe("1");
   });
 });
+
+describe("Sweeper wake-ups within a timer's range", () => {
+  test("an add with a ttl that added nothing arms no timer", () => {
+    const { store, timers } = storeWith();
+    store.set(["a"], ["1"]);
+    store.add(["a"], ["2"], 50);
+    expect(timers.pending()).toHaveLength(0);
+  });
+
+  test("a ttl beyond maxIdleMs waits at most maxIdleMs, never a delay a timer can't hold", () => {
+    const { store, timers } = storeWith({ sweep: { maxIdleMs: 60_000 } });
+    store.set(["far"], ["1"], 2_592_000_000);
+    const [timer, ...others] = timers.pending();
+    expect(others).toHaveLength(0);
+    expect(timer?.ms).toBeLessThanOrEqual(60_000);
+  });
+});
