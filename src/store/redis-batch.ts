@@ -95,10 +95,19 @@ export class Coalescer {
     this.#flush();
   };
 
-  constructor(client: Redis | Cluster, timeout: number, whenReady: () => Promise<boolean>) {
+  /** Whether commands may be sent now: the client is ready and its nodes have the scripts. */
+  readonly #isReady: () => boolean;
+
+  constructor(
+    client: Redis | Cluster,
+    timeout: number,
+    whenReady: () => Promise<boolean>,
+    isReady: () => boolean = () => client.status === "ready",
+  ) {
     this.#client = client;
     this.#timeout = timeout;
     this.#whenReady = whenReady;
+    this.#isReady = isReady;
   }
 
   /**
@@ -125,7 +134,7 @@ export class Coalescer {
         this.#add(turn, o, keys[i] as string, values?.[i] ?? "", t, request, i);
       }
       if (this.#scheduled) return;
-      if (this.#inFlight === 0 && this.#client.status === "ready") {
+      if (this.#inFlight === 0 && this.#isReady()) {
         this.#flush();
       } else {
         this.#scheduled = true;
@@ -193,7 +202,7 @@ export class Coalescer {
     if (turn === null) return;
     this.#turn = null;
     this.#newEpoch();
-    if (this.#client.status === "ready") {
+    if (this.#isReady()) {
       this.#send(turn, this.#timeout);
       return;
     }

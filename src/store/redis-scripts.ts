@@ -219,6 +219,17 @@ const SHARDED_SCRIPTS = scripts(SHARDED);
 const defined = new WeakSet<Redis | Cluster>();
 
 /**
+ * The text of every script, to load into a node before any command is sent
+ * to it: a script's first EVALSHA on a node that lacks it fails NOSCRIPT and
+ * ioredis sends it again as EVAL, after the commands sent meanwhile, which
+ * would reorder writes of one key.
+ */
+export function scriptSources(cluster: boolean): string[] {
+  const all = cluster ? SHARDED_SCRIPTS : SINGLE_SCRIPTS;
+  return [...Object.values(all), cluster ? CLUSTER_CLEAR_LUA : CLEAR_LUA];
+}
+
+/**
  * Registers the scripts as custom commands on a client (once per client);
  * ioredis then sends EVALSHA and falls back to EVAL on NOSCRIPT by itself.
  * `cluster` picks the Cluster's scripts (SPUBLISH) for a node client of a

@@ -6,7 +6,7 @@ import { RedisEvents } from "./redis-events.ts";
 import { redisKeys } from "./redis-key-form.ts";
 import { listKeys } from "./redis-keys.ts";
 import { type Channels, type Operations, operations } from "./redis-operations.ts";
-import { defineScripts } from "./redis-scripts.ts";
+import { defineScripts, scriptSources } from "./redis-scripts.ts";
 import type {
   AddStatus,
   AppendStatus,
@@ -53,14 +53,20 @@ export class RedisStore implements Store {
   readonly #channel: string;
   /** Calls waiting for the client to become ready. */
   readonly #waiting = new Set<() => void>();
+  /** True once every master of the ready client has every script (see `scriptSources`). */
+  #scriptsLoaded = false;
 
   constructor(client: Redis | Cluster, events?: StoreEvents) {
     this.#client = client;
     defineScripts(client);
     client.on("ready", () => {
-      const waiting = [...this.#waiting];
-      this.#waiting.clear();
-      for (const wake of waiting) wake();
+      this.#scriptsLoaded = false;
+      void this.#loadScripts().then(() => {
+        this.#scriptsLoaded = true;
+        const waiting = [...this.#waiting];
+        this.#waiting.clear();
+        for (const wake of waiting) wake();
+      });
     });
     if (events !== undefined) watchState(client, events);
     const options = client.isCluster
@@ -70,7 +76,12 @@ export class RedisStore implements Store {
     this.description = client.isCluster ? "redis-cluster" : "redis";
     this.#channel = singleChannel(client.isCluster ? 0 : ((client as Redis).options.db ?? 0));
     this.#ops = operations(client, this.#channels());
-    this.#batch = new Coalescer(client, this.#timeout, () => this.#whenReady());
+    this.#batch = new Coalescer(
+      client,
+      this.#timeout,
+      () => this.#whenReady(),
+      () => this.#isReady(),
+    );
     this.#events = new RedisEvents(client, this.#timeout);
   }
 
@@ -179,7 +190,7 @@ export class RedisStore implements Store {
    * writes, and waiting batches are bounded by the timeout.
    */
   #whenReady(): Promise<boolean> {
-    if (this.#client.status === "ready") return Promise.resolve(true);
+    if (this.#isReady()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -191,6 +202,26 @@ export class RedisStore implements Store {
       }, this.#timeout);
       this.#waiting.add(wake);
     });
+  }
+
+  #isReady(): boolean {
+    return this.#scriptsLoaded && this.#client.status === "ready";
+  }
+
+  /**
+   * Loads the scripts into every master, so that no command waits behind a
+   * NOSCRIPT retry. A node that fails to load them still gets commands:
+   * ioredis's EVAL fallback then serves it, as before.
+   */
+  async #loadScripts(): Promise<void> {
+    const sources = scriptSources(this.#client.isCluster);
+    try {
+      await Promise.all(
+        this.#nodes().flatMap((node) => sources.map((lua) => node.script("LOAD", lua))),
+      );
+    } catch {
+      // Served by the fallback; readiness must not hang on it.
+    }
   }
 
   /** Sums a per-node count over every master's database. */
