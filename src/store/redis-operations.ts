@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { Status } from "../protocol/status.ts";
 import type { Operation } from "./redis-batch.ts";
+import type { ScriptName } from "./redis-scripts.ts";
 import type {
   AddStatus,
   AppendStatus,
@@ -57,57 +58,87 @@ export interface Channels {
 }
 
 /**
+ * What the operations send commands through: ioredis (`ioredisRunner`) or the
+ * store's own connection to a single Redis (`resp-connection.ts`). Replies
+ * come the way ioredis gives them: a failed key of a script is an Error in
+ * its place, a failed command a rejection.
+ */
+export interface Runner {
+  /** A script of `redis-scripts.ts` by name: its one declared key, then its arguments. */
+  script(name: ScriptName, key: string, args: (string | number)[]): Promise<unknown>;
+  /** A plain command of one key. */
+  call(
+    command: "MGET" | "EXISTS" | "PEXPIRE" | "PTTL",
+    args: (string | number)[],
+  ): Promise<unknown>;
+}
+
+/** Scripts and commands through an ioredis client (a Cluster routes each by its key). */
+export function ioredisRunner(client: Redis | Cluster): Runner {
+  const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  return {
+    script: (name, key, args) =>
+      (commands[name] as (...a: unknown[]) => Promise<unknown>).call(client, key, ...args),
+    call: (command, args) => client.call(command, ...args),
+  };
+}
+
+/**
  * How each operation runs on Redis. Scripts take the group's keys, then one
  * value per key, then (timed scripts) one ttl per key, then (scripts that
  * change keys) the event channels; `MGET` reads a group on a single Redis,
  * where keys of any slot are allowed. Every write goes through a script,
  * lone keys too, so that its event is published in the same atomic step.
  */
-export function operations(client: Redis | Cluster, channels: Channels): Operations {
-  type Script = (first: string, ...args: (string | number)[]) => Promise<unknown[]>;
+export function operations(run: Runner, cluster: boolean, channels: Channels): Operations {
   const ch = channels.one;
-  const many = (run: Script) => (keys: string[], values: string[]) =>
-    run(keys[0] as string, keys.length, ...keys, ...values, ...channels.of(keys));
-  const keysOnly = (run: Script) => (keys: string[]) =>
-    run(keys[0] as string, keys.length, ...keys);
-  const removes = (run: Script) => (keys: string[]) =>
-    run(keys[0] as string, keys.length, ...keys, ...channels.of(keys));
-  const timed = (run: Script) => (keys: string[], values: string[], ttls: number[]) =>
-    run(keys[0] as string, keys.length, ...keys, ...values, ...ttls, ...channels.of(keys));
+  const script = (name: ScriptName, key: string, ...args: (string | number)[]) =>
+    run.script(name, key, args);
+  const group = (name: ScriptName, keys: string[], ...columns: (string | number)[][]) => {
+    const args: (string | number)[] = [keys.length, ...keys];
+    for (const column of columns) for (const x of column) args.push(x);
+    return run.script(name, keys[0] as string, args) as Promise<unknown[]>;
+  };
+  const many = (name: ScriptName) => (keys: string[], values: string[]) =>
+    group(name, keys, values, channels.of(keys));
+  const keysOnly = (name: ScriptName) => (keys: string[]) => group(name, keys);
+  const removes = (name: ScriptName) => (keys: string[]) => group(name, keys, channels.of(keys));
+  const timed = (name: ScriptName) => (keys: string[], values: string[], ttls: number[]) =>
+    group(name, keys, values, ttls, channels.of(keys));
   // KV_EXPIRE has no value: its ms go where a value would (see EXPIRE_MANY_LUA).
-  const msOnly = (run: Script) => (keys: string[], _values: string[], ms: number[]) =>
-    run(keys[0] as string, keys.length, ...keys, ...ms);
+  const msOnly = (name: ScriptName) => (keys: string[], _values: string[], ms: number[]) =>
+    group(name, keys, ms);
   return {
     set: {
-      many: many((k, ...a) => client.kvfleetSetMany(k, ...a)),
-      one: (key, value) => client.kvfleetSet(key, value, ch(key)),
+      many: many("kvfleetSetMany"),
+      one: (key, value) => script("kvfleetSet", key, value, ch(key)),
       result: either(Status.KeyUpdated, Status.KeySet),
     },
     add: {
-      many: many((k, ...a) => client.kvfleetAddMany(k, ...a)),
-      one: (key, value) => client.kvfleetAdd(key, value, ch(key)),
+      many: many("kvfleetAddMany"),
+      one: (key, value) => script("kvfleetAdd", key, value, ch(key)),
       result: either(Status.KeySet, Status.KeyExists),
     },
     get: {
-      many: client.isCluster
-        ? keysOnly((k, ...a) => client.kvfleetGetMany(k, ...a))
-        : (keys) => client.mget(keys),
-      one: (key) => client.mget(key).then((replies) => replies[0]),
+      many: cluster
+        ? keysOnly("kvfleetGetMany")
+        : (keys) => run.call("MGET", keys) as Promise<unknown[]>,
+      one: (key) => run.call("MGET", [key]).then((replies) => (replies as unknown[])[0]),
       result: (reply) => (typeof reply === "string" ? reply : Status.KeyNotExist),
     },
     remove: {
-      many: removes((k, ...a) => client.kvfleetDelMany(k, ...a)),
-      one: (key) => client.kvfleetDel(key, ch(key)),
+      many: removes("kvfleetDelMany"),
+      one: (key) => script("kvfleetDel", key, ch(key)),
       result: either(Status.KeyRemoved, Status.KeyNotExist),
     },
     contains: {
-      many: keysOnly((k, ...a) => client.kvfleetExistsMany(k, ...a)),
-      one: (key) => client.exists(key),
+      many: keysOnly("kvfleetExistsMany"),
+      one: (key) => run.call("EXISTS", [key]),
       result: either(Status.KeyExists, Status.KeyNotExist),
     },
     append: {
-      many: many((k, ...a) => client.kvfleetAppendMany(k, ...a)),
-      one: (key, value) => client.kvfleetAppend(key, value, ch(key)),
+      many: many("kvfleetAppendMany"),
+      one: (key, value) => script("kvfleetAppend", key, value, ch(key)),
       result: (reply) =>
         reply === 1
           ? Status.Ok
@@ -119,30 +150,30 @@ export function operations(client: Redis | Cluster, channels: Channels): Operati
     },
     setPx: {
       timed: true,
-      many: timed((k, ...a) => client.kvfleetSetPxMany(k, ...a)),
-      one: (key, value, ttl) => client.kvfleetSetPx(key, value, ttl, ch(key)),
+      many: timed("kvfleetSetPxMany"),
+      one: (key, value, ttl) => script("kvfleetSetPx", key, value, ttl, ch(key)),
       result: either(Status.KeyUpdated, Status.KeySet),
     },
     addPx: {
       timed: true,
-      many: timed((k, ...a) => client.kvfleetAddPxMany(k, ...a)),
-      one: (key, value, ttl) => client.kvfleetAddPx(key, value, ttl, ch(key)),
+      many: timed("kvfleetAddPxMany"),
+      one: (key, value, ttl) => script("kvfleetAddPx", key, value, ttl, ch(key)),
       result: either(Status.KeySet, Status.KeyExists),
     },
     expire: {
       timed: true,
-      many: msOnly((k, ...a) => client.kvfleetExpireMany(k, ...a)),
-      one: (key, _value, ms) => client.pexpire(key, ms),
+      many: msOnly("kvfleetExpireMany"),
+      one: (key, _value, ms) => run.call("PEXPIRE", [key, ms]),
       result: either(Status.Ok, Status.KeyNotExist),
     },
     persist: {
-      many: keysOnly((k, ...a) => client.kvfleetPersistMany(k, ...a)),
-      one: (key) => client.kvfleetPersist(key),
+      many: keysOnly("kvfleetPersistMany"),
+      one: (key) => script("kvfleetPersist", key),
       result: either(Status.Ok, Status.KeyNotExist),
     },
     ttl: {
-      many: keysOnly((k, ...a) => client.kvfleetPttlMany(k, ...a)),
-      one: (key) => client.pttl(key),
+      many: keysOnly("kvfleetPttlMany"),
+      one: (key) => run.call("PTTL", [key]),
       result: remaining,
     },
   };

@@ -215,6 +215,14 @@ declare module "ioredis" {
 }
 
 const SINGLE_SCRIPTS = scripts(SINGLE);
+
+/** The name of a per-key script: an ioredis command, and a key of `scriptTable`. */
+export type ScriptName = keyof typeof SINGLE_SCRIPTS;
+
+/** The Lua of every per-key script of a single Redis (SINGLE) or a Cluster, by name. */
+export function scriptTable(cluster: boolean): Readonly<Record<ScriptName, string>> {
+  return cluster ? SHARDED_SCRIPTS : SINGLE_SCRIPTS;
+}
 const SHARDED_SCRIPTS = scripts(SHARDED);
 const defined = new WeakSet<Redis | Cluster>();
 

@@ -5,7 +5,8 @@ import { keyChannels, singleChannel, slotChannel, slotKey } from "./redis-channe
 import { RedisEvents } from "./redis-events.ts";
 import { redisKeys } from "./redis-key-form.ts";
 import { listKeys } from "./redis-keys.ts";
-import { type Channels, type Operations, operations } from "./redis-operations.ts";
+import { type Lane, openLane } from "./redis-lane.ts";
+import { type Channels, ioredisRunner, type Operations, operations } from "./redis-operations.ts";
 import { defineScripts, scriptSources } from "./redis-scripts.ts";
 import type {
   AddStatus,
@@ -55,6 +56,8 @@ export class RedisStore implements Store {
   readonly #waiting = new Set<() => void>();
   /** True once every master of the ready client has every script (see `scriptSources`). */
   #scriptsLoaded = false;
+  /** A single Redis's per-key commands' own connection (see `redis-lane.ts`); none on a Cluster. */
+  readonly #lane: Lane | null;
 
   constructor(client: Redis | Cluster, events?: StoreEvents) {
     this.#client = client;
@@ -63,9 +66,7 @@ export class RedisStore implements Store {
       this.#scriptsLoaded = false;
       void this.#loadScripts().then(() => {
         this.#scriptsLoaded = true;
-        const waiting = [...this.#waiting];
-        this.#waiting.clear();
-        for (const wake of waiting) wake();
+        this.#wake();
       });
     });
     if (events !== undefined) watchState(client, events);
@@ -75,7 +76,9 @@ export class RedisStore implements Store {
     this.#timeout = options?.commandTimeout ?? DEFAULT_TIMEOUT;
     this.description = client.isCluster ? "redis-cluster" : "redis";
     this.#channel = singleChannel(client.isCluster ? 0 : ((client as Redis).options.db ?? 0));
-    this.#ops = operations(client, this.#channels());
+    this.#lane = client.isCluster ? null : openLane(client as Redis, () => this.#wake());
+    const runner = this.#lane?.runner ?? ioredisRunner(client);
+    this.#ops = operations(runner, client.isCluster, this.#channels());
     this.#batch = new Coalescer(
       client,
       this.#timeout,
@@ -164,7 +167,7 @@ export class RedisStore implements Store {
   }
 
   async ready(): Promise<boolean> {
-    if (this.#client.status !== "ready") return false;
+    if (!this.#isReady()) return false;
     try {
       const nodes = this.#nodes();
       const replies = await this.#deadline(Promise.all(nodes.map((n) => n.ping())), "ping");
@@ -176,6 +179,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     await this.#events.close();
+    this.#lane?.connection.close();
     try {
       await this.#deadline(this.#client.quit(), "quit");
     } catch {
@@ -204,8 +208,17 @@ export class RedisStore implements Store {
     });
   }
 
+  /** Ready for per-key commands: on a single Redis, its lane; on a Cluster, ioredis with the scripts. */
   #isReady(): boolean {
+    if (this.#lane !== null) return this.#lane.connection.ready && this.#client.status === "ready";
     return this.#scriptsLoaded && this.#client.status === "ready";
+  }
+
+  #wake(): void {
+    if (!this.#isReady()) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
   }
 
   /**
@@ -239,8 +252,11 @@ export class RedisStore implements Store {
    */
   #wholeStore<T>(what: string, run: () => Promise<T>): Promise<T> {
     this.#batch.flushNow();
-    const done = this.#whenReady().then((ready) => {
+    // The lane's PING answers after the per-key commands sent before it ran.
+    const sent = this.#lane?.connection.ready ? this.#lane.connection.send(["PING"]) : null;
+    const done = this.#whenReady().then(async (ready) => {
       if (!ready) throw new Error(`Redis is ${this.#client.status}`);
+      await sent?.catch(() => {});
       return run();
     });
     return this.#deadline(done, what);

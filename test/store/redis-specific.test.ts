@@ -70,13 +70,17 @@ afterEach(async () => {
 afterAll(() => server?.stop());
 
 describe("Lua scripts", () => {
-  test("set and append recover after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)", async () => {
+  // Sending the script again as EVAL would run it after commands sent since, reordering a key's writes.
+  test("after SCRIPT FLUSH a write answers 100 without running, and the scripts are loaded again", async () => {
     const store = open();
     const keys = keysOf("flush", 10);
     expect(await store.set(keys, all(keys, "[]"))).toEqual(all(keys, Status.KeySet));
     expect(await redisCli(server.port, "SCRIPT", "FLUSH")).toContain("OK");
+    expect(await store.set(keys, all(keys, "[0]"))).toEqual(all(keys, Status.Unknown));
+    expect(await store.get(keys)).toEqual(all(keys, "[]"));
     expect(await store.set(keys, all(keys, "[0]"))).toEqual(all(keys, Status.KeyUpdated));
     expect(await redisCli(server.port, "SCRIPT", "FLUSH")).toContain("OK");
+    expect(await store.append(keys.slice(0, 1), ["[1]"])).toEqual([Status.Unknown]);
     expect(await store.append(keys, all(keys, "[1]"))).toEqual(all(keys, Status.Ok));
     expect(await store.get(keys)).toEqual(all(keys, "[0,1]"));
   });
@@ -157,6 +161,17 @@ describe("round trips", () => {
     expect(get.length).toBe(50);
     expect(sequential).toBeGreaterThanOrEqual(50);
     expect(batched).toBeLessThanOrEqual(6);
+  });
+
+  // 8 MB is more than a socket takes in one write and than a read brings in one chunk.
+  test("values of 2 MB, four in one call, go out and come back whole", async () => {
+    const store = open();
+    const keys = keysOf("big", 4);
+    const values = keys.map((key, i) =>
+      JSON.stringify([key, "\u20ac".repeat(i), "v".repeat(2 << 20)]),
+    );
+    expect(await store.set(keys, values)).toEqual(all(keys, Status.KeySet));
+    expect(await store.get(keys)).toEqual(values);
   });
 });
 

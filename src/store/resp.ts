@@ -1,0 +1,140 @@
+/**
+ * RESP2, the Redis wire format, for the store's own connection
+ * (`resp-connection.ts`): commands out as arrays of bulk strings, replies in
+ * as JavaScript values the way ioredis gives them (strings, numbers, arrays,
+ * null, and an error reply as a `RespError`), so one set of operations reads
+ * replies from either.
+ */
+
+/** An error reply (`-ERR ...`), also as an element of an array reply. */
+export class RespError extends Error {
+  override readonly name = "RespError";
+}
+
+export type Reply = string | number | null | RespError | Reply[];
+
+type Args = readonly (string | number)[];
+
+/**
+ * One command as RESP text, `head` then `tail` (so a script's arguments need
+ * not be copied behind its name): an array of bulk strings, lengths in UTF-8 bytes.
+ */
+export function encodeCommand(head: Args, tail: Args = NONE): string {
+  let out = `*${head.length + tail.length}\r\n`;
+  for (const arg of head) out += bulk(arg);
+  for (const arg of tail) out += bulk(arg);
+  return out;
+}
+
+const NONE: Args = [];
+
+function bulk(arg: string | number): string {
+  const text = typeof arg === "string" ? arg : String(arg);
+  return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+}
+
+const CR = 13;
+/** Thrown inside the parser when the buffer ends mid-reply; carries nothing. */
+const INCOMPLETE = Symbol("incomplete");
+
+/**
+ * Parses replies from a stream of chunks. A reply cut between chunks is
+ * parsed again from its start once more bytes came; `need` remembers how
+ * many bytes it takes at least, so a large bulk string arriving in many
+ * chunks is joined once instead of re-read per chunk.
+ */
+export class RespParser {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #need = 0;
+  #buf: Buffer = Buffer.alloc(0);
+  #at = 0;
+
+  /** Feeds a chunk; calls `onReply` for each complete reply in it, in order. */
+  feed(chunk: Buffer, onReply: (reply: Reply) => void): void {
+    if (this.#buffered === 0 && this.#chunks.length === 0) {
+      this.#buf = chunk;
+    } else {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered < this.#need) return;
+      this.#buf = Buffer.concat(this.#chunks, this.#buffered);
+      this.#chunks = [];
+      this.#buffered = 0;
+    }
+    this.#at = 0;
+    this.#need = 0;
+    const buf = this.#buf;
+    while (this.#at < buf.length) {
+      const start = this.#at;
+      let reply: Reply;
+      try {
+        reply = this.#reply();
+      } catch (err) {
+        if (err !== INCOMPLETE) throw err;
+        // A copy: the tail outlives this chunk, whose memory the socket may reuse.
+        const rest = Buffer.from(buf.subarray(start));
+        this.#need = Math.max(this.#need - start, rest.length + 1);
+        this.#chunks = [rest];
+        this.#buffered = rest.length;
+        return;
+      }
+      onReply(reply);
+    }
+    this.#buf = Buffer.alloc(0);
+  }
+
+  /** Drops a partial reply (the connection it came from is gone). */
+  reset(): void {
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#need = 0;
+  }
+
+  #reply(): Reply {
+    const type = this.#buf[this.#at];
+    if (type === undefined) throw INCOMPLETE;
+    const line = this.#line();
+    switch (type) {
+      case 0x2b: // +
+        return line;
+      case 0x2d: // -
+        return new RespError(line);
+      case 0x3a: // :
+        return Number(line);
+      case 0x24: {
+        // $
+        const length = Number(line);
+        if (length < 0) return null;
+        const end = this.#at + length;
+        if (end + 2 > this.#buf.length) {
+          this.#need = end + 2;
+          throw INCOMPLETE;
+        }
+        const text = this.#buf.toString("utf8", this.#at, end);
+        this.#at = end + 2;
+        return text;
+      }
+      case 0x2a: {
+        // *
+        const count = Number(line);
+        if (count < 0) return null;
+        const out: Reply[] = new Array(count);
+        for (let i = 0; i < count; i++) out[i] = this.#reply();
+        return out;
+      }
+      default:
+        throw new Error(`Redis sent a reply of unknown type ${String.fromCharCode(type)}`);
+    }
+  }
+
+  /** The rest of the current line after its type byte, moving past its CRLF. */
+  #line(): string {
+    const buf = this.#buf;
+    const cr = buf.indexOf(CR, this.#at + 1);
+    if (cr < 0 || cr + 1 >= buf.length) throw INCOMPLETE;
+    const text = buf.toString("utf8", this.#at + 1, cr);
+    this.#at = cr + 2;
+    return text;
+  }
+}
