@@ -102,7 +102,8 @@ export async function route(
       return text(200, "ok");
     case "/readyz":
       if (ctx.draining()) return text(503, "draining");
-      return (await ctx.store.ready()) ? text(200, "ready") : text(503, "store unavailable");
+      if (!(await ctx.store.ready())) return text(503, "store unavailable");
+      return text(200, ["ready", ...(ctx.store.notes?.() ?? [])].join("\n"));
     case "/metrics":
       return new Response(await ctx.metrics.render(), {
         headers: { "content-type": ctx.metrics.contentType },

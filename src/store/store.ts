@@ -63,6 +63,11 @@ export interface Store {
   watch(listener: ChangeListener): Promise<() => Promise<void>>;
   /** Resolves true when the store answers now; never rejects. */
   ready(): Promise<boolean>;
+  /**
+   * What `/readyz` adds below its first line: how to turn on what the store
+   * keeps from working (on Redis, expire events without `notify-keyspace-events`).
+   */
+  notes?(): string[];
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
   /** What a store that keeps its own data holds, for the metrics (the memory store). */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { scrape } from "../support/metrics.ts";
 import { startNode, type TestNode } from "../support/node.ts";
-import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
+import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
 import { V2Client } from "../support/v2-client.ts";
 
 const reset = (w: number) => `{"KV_EVENT":{"w":${w},"op":"reset"}}`;
@@ -131,4 +131,32 @@ describe("watches across a Redis SIGKILL and restart", () => {
       expect(line.watches).toBe(onNode);
     }
   }, 30_000);
+});
+
+describe("/readyz says what Redis keeps from working", () => {
+  test("a Redis user without CONFIG: ready, with how to turn expire events on once a watch found out", async () => {
+    const redis = await startRedis();
+    const user = "noconfig";
+    await redisCli(redis.port, "ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-config");
+    await redisCli(redis.port, "CONFIG", "SET", "notify-keyspace-events", "");
+    const node = startNode([`--redis-url=redis://${user}:pw@127.0.0.1:${redis.port}`]);
+    const readyz = async () => {
+      const response = await fetch(`${node.httpUrl}/readyz`);
+      return { status: response.status, lines: (await response.text()).trim().split("\n") };
+    };
+    try {
+      await waitFor("the node to be ready", async () => (await readyz()).status === 200);
+      expect(await readyz()).toEqual({ status: 200, lines: ["ready"] });
+      const client = await V2Client.open(node.url);
+      await client.watch({ prefixes: ["any:"] });
+      const { status, lines } = await readyz();
+      expect(status).toBe(200);
+      expect(lines[0]).toBe("ready");
+      expect(lines.slice(1).join("\n")).toContain('notify-keyspace-events to include "Ex"');
+      client.close();
+    } finally {
+      await node.stop();
+      await redis.stop();
+    }
+  });
 });
