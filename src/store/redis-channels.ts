@@ -15,6 +15,15 @@ export const SLOTS = 16384;
  */
 export const singleChannel = (db: number) => `kvfleet:ev:${db}`;
 
+/**
+ * The channel quiet nodes subscribe to (see `redis-quiet.ts`), and the
+ * messages of the switch: `loud` on it from a node starting to watch,
+ * `lost` on the event channel from a node that may have written unseen.
+ */
+export const quietChannel = (db: number) => `kvfleet:quiet:${db}`;
+export const LOUD_MESSAGE = "loud";
+export const LOST_MESSAGE = "l";
+
 /** Where Redis announces expired keys (keyspace notifications, `Ex`). */
 export const expiredChannel = (db: number) => `__keyevent@${db}__:expired`;
 
@@ -63,21 +72,28 @@ export function keyChannels(keys: readonly string[]): string[] {
  * What a message on an event channel says. The scripts write the op letter,
  * the Redis key's length in bytes, `:`, the key, then the value: keys are
  * any bytes and values JSON text, and this needs no escaping either way.
- * `c` is a clear (with an id in a Cluster, the same on every master), `p`
- * a watch's probe, which nobody acts on.
+ * `c` is a clear (with an id in a Cluster, the same on every master), `l`
+ * a node that may have written without events (`LOST_MESSAGE`), `p` a
+ * watch's probe, which nobody acts on.
  */
-export type Decoded = Change | { readonly op: "clear"; readonly id: string } | undefined;
+export type Decoded =
+  | Change
+  | { readonly op: "clear"; readonly id: string }
+  | { readonly op: "lost" }
+  | undefined;
 
 const S = 0x73; // s: set
 const A = 0x61; // a: append
 const R = 0x72; // r: rmv
 const C = 0x63; // c: clear
+const L = 0x6c; // l: lost
 const COLON = 0x3a;
 
 /** The change a message describes, or undefined (a probe, a key kvfleet did not write). */
 export function decodeMessage(message: Buffer): Decoded {
   const op = message[0];
   if (op === C) return { op: "clear", id: message.toString("latin1", 1) };
+  if (op === L) return message.length === 1 ? { op: "lost" } : undefined;
   if (op !== S && op !== A && op !== R) return undefined;
   let length = 0;
   let i = 1;

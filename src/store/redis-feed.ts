@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
-import { decodeExpired, decodeMessage } from "./redis-channels.ts";
+import { decodeExpired, decodeMessage, LOUD_MESSAGE, quietChannel } from "./redis-channels.ts";
 import { Clears } from "./redis-clears.ts";
 import { defineScripts } from "./redis-scripts.ts";
 import { Subscriber, type SubscriberHandlers } from "./redis-subscriber.ts";
@@ -8,6 +8,10 @@ import type { Change, ChangeListener } from "./store.ts";
 
 /** While events don't flow, how often the feed tries again (a failover takes seconds). */
 const RETRY_EVERY = 300;
+/** How often a watch starting asks whether the quiet nodes have all switched. */
+const SILENCE_POLL = 2;
+/** How long one try waits for them; the watch waits for tries until START_TIMEOUT. */
+const SILENCE_TIMEOUT = 2000;
 /** The least a first watch waits for events to flow before it fails (at least the command timeout). */
 const START_TIMEOUT = 5000;
 
@@ -106,7 +110,10 @@ export class Feed implements SubscriberHandlers {
   message(from: Subscriber, message: Buffer): void {
     const change = decodeMessage(message);
     if (change === undefined) return;
-    if (change.op !== "clear" || !("id" in change)) {
+    if (change.op === "lost") {
+      if (this.#flowing) this.#reset();
+      else if (this.#probed) this.#missed = true;
+    } else if (change.op !== "clear" || !("id" in change)) {
       if (!this.#clears.dropping(from)) this.#deliver(change);
     } else if (
       !this.#client.isCluster ||
@@ -176,7 +183,7 @@ export class Feed implements SubscriberHandlers {
           this.#lastError = why;
           break;
         }
-        const probed = await this.#probe();
+        const probed = (await this.#probe()) && (await this.#silence());
         if (this.#again || this.#stopped) continue;
         if (probed) this.#flow();
         break;
@@ -233,6 +240,32 @@ export class Feed implements SubscriberHandlers {
     }
     this.#probed = true;
     return true;
+  }
+
+  /**
+   * Before events flow, on a single Redis: no node may still send plain
+   * writes (see `redis-quiet.ts`). Tells the quiet nodes `loud`, then waits
+   * until none is subscribed to the quiet channel, each having seen its
+   * plain writes run; within the start timeout, or events don't flow yet.
+   */
+  async #silence(): Promise<boolean> {
+    if (this.#client.isCluster) return true;
+    const redis = this.#client as Redis;
+    const channel = quietChannel(redis.options.db ?? 0);
+    try {
+      await redis.publish(channel, LOUD_MESSAGE);
+      const deadline = performance.now() + Math.max(this.#timeout, SILENCE_TIMEOUT);
+      for (;;) {
+        const [, count] = (await redis.pubsub("NUMSUB", channel)) as [string, number];
+        if (count === 0) return true;
+        if (performance.now() > deadline || this.#stopped) break;
+        await Bun.sleep(SILENCE_POLL);
+      }
+      this.#lastError = "a node writing without events did not switch to the event scripts";
+    } catch (err) {
+      this.#failed(err instanceof Error ? err.message : String(err));
+    }
+    return false;
   }
 
   /**

@@ -49,6 +49,12 @@ const either =
   (reply: unknown): A | B | Failed =>
     reply === 1 ? one : reply === 0 ? zero : Status.Unknown;
 
+/** An add's reply: 1 or 0 from a script, OK or nil from a plain `SET NX`. */
+function stored(reply: unknown): AddStatus | Failed {
+  if (reply === 1 || reply === "OK") return Status.KeySet;
+  return reply === 0 || reply === null ? Status.KeyExists : Status.Unknown;
+}
+
 /** The event channels write scripts publish on (see `redis-channels.ts`). */
 export interface Channels {
   /** The channels of a group's keys: one for all on a single Redis, one per key on a Cluster. */
@@ -68,7 +74,7 @@ export interface Runner {
   script(name: ScriptName, key: string, args: (string | number)[]): Promise<unknown>;
   /** A plain command of one key. */
   call(
-    command: "MGET" | "EXISTS" | "PEXPIRE" | "PTTL",
+    command: "MGET" | "EXISTS" | "PEXPIRE" | "PTTL" | "SET" | "DEL",
     args: (string | number)[],
   ): Promise<unknown>;
 }
@@ -90,7 +96,12 @@ export function ioredisRunner(client: Redis | Cluster): Runner {
  * where keys of any slot are allowed. Every write goes through a script,
  * lone keys too, so that its event is published in the same atomic step.
  */
-export function operations(run: Runner, cluster: boolean, channels: Channels): Operations {
+export function operations(
+  run: Runner,
+  cluster: boolean,
+  channels: Channels,
+  quiet: () => boolean = () => false,
+): Operations {
   const ch = channels.one;
   const script = (name: ScriptName, key: string, ...args: (string | number)[]) =>
     run.script(name, key, args);
@@ -111,13 +122,15 @@ export function operations(run: Runner, cluster: boolean, channels: Channels): O
   return {
     set: {
       many: many("kvfleetSetMany"),
-      one: (key, value) => script("kvfleetSet", key, value, ch(key)),
+      one: (key, value) =>
+        quiet() ? script("kvfleetSetQuiet", key, value) : script("kvfleetSet", key, value, ch(key)),
       result: either(Status.KeyUpdated, Status.KeySet),
     },
     add: {
       many: many("kvfleetAddMany"),
-      one: (key, value) => script("kvfleetAdd", key, value, ch(key)),
-      result: either(Status.KeySet, Status.KeyExists),
+      one: (key, value) =>
+        quiet() ? run.call("SET", [key, value, "NX"]) : script("kvfleetAdd", key, value, ch(key)),
+      result: stored,
     },
     get: {
       many: cluster
@@ -128,7 +141,7 @@ export function operations(run: Runner, cluster: boolean, channels: Channels): O
     },
     remove: {
       many: removes("kvfleetDelMany"),
-      one: (key) => script("kvfleetDel", key, ch(key)),
+      one: (key) => (quiet() ? run.call("DEL", [key]) : script("kvfleetDel", key, ch(key))),
       result: either(Status.KeyRemoved, Status.KeyNotExist),
     },
     contains: {
@@ -151,14 +164,20 @@ export function operations(run: Runner, cluster: boolean, channels: Channels): O
     setPx: {
       timed: true,
       many: timed("kvfleetSetPxMany"),
-      one: (key, value, ttl) => script("kvfleetSetPx", key, value, ttl, ch(key)),
+      one: (key, value, ttl) =>
+        quiet()
+          ? script("kvfleetSetPxQuiet", key, value, ttl)
+          : script("kvfleetSetPx", key, value, ttl, ch(key)),
       result: either(Status.KeyUpdated, Status.KeySet),
     },
     addPx: {
       timed: true,
       many: timed("kvfleetAddPxMany"),
-      one: (key, value, ttl) => script("kvfleetAddPx", key, value, ttl, ch(key)),
-      result: either(Status.KeySet, Status.KeyExists),
+      one: (key, value, ttl) =>
+        quiet()
+          ? run.call("SET", [key, value, "PX", ttl, "NX"])
+          : script("kvfleetAddPx", key, value, ttl, ch(key)),
+      result: stored,
     },
     expire: {
       timed: true,

@@ -7,6 +7,7 @@ import { redisKeys } from "./redis-key-form.ts";
 import { listKeys } from "./redis-keys.ts";
 import { type Lane, openLane } from "./redis-lane.ts";
 import { type Channels, ioredisRunner, type Operations, operations } from "./redis-operations.ts";
+import { Quiet } from "./redis-quiet.ts";
 import { defineScripts, scriptSources } from "./redis-scripts.ts";
 import type {
   AddStatus,
@@ -58,6 +59,8 @@ export class RedisStore implements Store {
   #scriptsLoaded = false;
   /** A single Redis's per-key commands' own connection (see `redis-lane.ts`); none on a Cluster. */
   readonly #lane: Lane | null;
+  /** Whether lone writes may skip the event scripts (see `redis-quiet.ts`); none on a Cluster. */
+  readonly #quiet: Quiet | null;
 
   constructor(client: Redis | Cluster, events?: StoreEvents) {
     this.#client = client;
@@ -77,8 +80,11 @@ export class RedisStore implements Store {
     this.description = client.isCluster ? "redis-cluster" : "redis";
     this.#channel = singleChannel(client.isCluster ? 0 : ((client as Redis).options.db ?? 0));
     this.#lane = client.isCluster ? null : openLane(client as Redis, () => this.#wake());
+    this.#quiet = this.#lane === null ? null : quietSwitch(client as Redis, this.#lane);
     const runner = this.#lane?.runner ?? ioredisRunner(client);
-    this.#ops = operations(runner, client.isCluster, this.#channels());
+    const quiet = this.#quiet;
+    const isQuiet = quiet === null ? undefined : () => quiet.on;
+    this.#ops = operations(runner, client.isCluster, this.#channels(), isQuiet);
     this.#batch = new Coalescer(
       client,
       this.#timeout,
@@ -179,6 +185,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     await this.#events.close();
+    this.#quiet?.stop();
     this.#lane?.connection.close();
     try {
       await this.#deadline(this.#client.quit(), "quit");
@@ -206,6 +213,11 @@ export class RedisStore implements Store {
       }, this.#timeout);
       this.#waiting.add(wake);
     });
+  }
+
+  /** Whether lone writes go out as the plain commands now: nobody watches (see `redis-quiet.ts`). */
+  get quiet(): boolean {
+    return this.#quiet?.on ?? false;
   }
 
   /** Ready for per-key commands: on a single Redis, its lane; on a Cluster, ioredis with the scripts. */
@@ -309,6 +321,18 @@ function clearSlots(cluster: Cluster, node: Redis): string[] {
     out.push(slotKey(slot), slotChannel(slot));
   }
   return out;
+}
+
+/** The quiet switch of a single Redis, its barrier a PING behind the lane's commands. */
+function quietSwitch(client: Redis, lane: Lane): Quiet {
+  return new Quiet(client.options, {
+    barrier: () =>
+      lane.connection.send(["PING"]).then(
+        () => true,
+        () => false,
+      ),
+    call: (command, ...args) => client.call(command, ...args),
+  });
 }
 
 /** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */

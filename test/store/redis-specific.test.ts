@@ -10,9 +10,13 @@ let server: RedisServer;
 const stores: RedisStore[] = [];
 
 /** A store on a fresh client; closed after each test. */
-function open(target: RedisServer = server, onError?: (err: Error) => void): RedisStore {
+function open(
+  target: RedisServer = server,
+  onError?: (err: Error) => void,
+  commandTimeout = TIMEOUT,
+): RedisStore {
   const store = new RedisStore(
-    connectRedis({ type: "redis", url: target.url, commandTimeout: TIMEOUT }, onError),
+    connectRedis({ type: "redis", url: target.url, commandTimeout }, onError),
   );
   stores.push(store);
   return store;
@@ -165,7 +169,7 @@ describe("round trips", () => {
 
   // 8 MB is more than a socket takes in one write and than a read brings in one chunk.
   test("values of 2 MB, four in one call, go out and come back whole", async () => {
-    const store = open();
+    const store = open(server, undefined, 10_000);
     const keys = keysOf("big", 4);
     const values = keys.map((key, i) =>
       JSON.stringify([key, "\u20ac".repeat(i), "v".repeat(2 << 20)]),
