@@ -1,6 +1,7 @@
 import { KvfleetError } from "./errors.ts";
+import { writeJson } from "./json-write.ts";
 import type { Frame, Session } from "./session.ts";
-import { defineMember, type JsonObject, type JsonValue } from "./values.ts";
+import { defineMember, JsonObject, type JsonValue } from "./values.ts";
 import type { Watch, WatchEvent, Watches, WatchSpec } from "./watches.ts";
 
 /** One element of a per-key answer. */
@@ -55,27 +56,27 @@ export class Kvfleet {
 
   /** Stores `value` under `key`: "created" for a new key, "updated" when it existed. */
   async set(key: string, value: JsonValue, options: WriteOptions = {}): Promise<SetResult> {
-    const [element] = await this.#perKey("KV_SET", { [checkKey(key)]: value }, 1, ttl(options));
+    const [element] = await this.#perKey("KV_SET", member(key, value), 1, ttl(options));
     return pick("KV_SET", element, SET_RESULTS);
   }
 
   /** Stores `value` only if `key` does not exist: true when added. */
   async add(key: string, value: JsonValue, options: WriteOptions = {}): Promise<boolean> {
-    const [element] = await this.#perKey("KV_ADD", { [checkKey(key)]: value }, 1, ttl(options));
+    const [element] = await this.#perKey("KV_ADD", member(key, value), 1, ttl(options));
     return pick("KV_ADD", element, { 20: true, 23: false });
   }
 
   /** The value of `key`, or undefined when it does not exist. */
   async get(key: string): Promise<JsonValue | undefined> {
-    const [element] = await this.#perKey("KV_GET", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_GET", keyList([key]), 1);
     return pick("KV_GET", element, { 1: true, 22: false }) ? element?.v : undefined;
   }
 
   /** The values of the keys that exist, by key. */
   async getMany(keys: Iterable<string>): Promise<Map<string, JsonValue>> {
-    const list = [...keys].map((key, i) => checkKey(key, `keys[${i}]`));
+    const list = [...keys];
     const found = new Map<string, JsonValue>();
-    for (const element of await this.#perKey("KV_GET", list, list.length)) {
+    for (const element of await this.#perKey("KV_GET", keyList(list), list.length)) {
       if (pick("KV_GET", element, { 1: true, 22: false })) {
         found.set(element.k as string, element.v as JsonValue);
       }
@@ -88,9 +89,11 @@ export class Kvfleet {
     entries: { [key: string]: JsonValue } | JsonObject | Map<string, JsonValue>,
     options: WriteOptions = {},
   ): Promise<{ [key: string]: SetResult }> {
-    const body = entries instanceof Map ? Object.fromEntries(entries) : entries;
-    const size = entries instanceof Map ? new Set(entries.keys()).size : undefined;
-    const elements = await this.#perKey("KV_SET", body, size, ttl(options));
+    const members =
+      entries instanceof Map || entries instanceof JsonObject ? entries : Object.entries(entries);
+    const body: string[] = [];
+    for (const [key, value] of members) if (value !== undefined) body.push(member(key, value, ""));
+    const elements = await this.#perKey("KV_SET", `{${body.join(",")}}`, undefined, ttl(options));
     const results: { [key: string]: JsonValue } = {};
     for (const element of elements) {
       defineMember(results, element.k as string, pick("KV_SET", element, SET_RESULTS));
@@ -100,13 +103,13 @@ export class Kvfleet {
 
   /** Removes `key`: true when it existed. */
   async remove(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_RMV", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_RMV", keyList([key]), 1);
     return pick("KV_RMV", element, { 24: true, 22: false });
   }
 
   /** Whether `key` exists. */
   async has(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_CONTAINS", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_CONTAINS", keyList([key]), 1);
     return pick("KV_CONTAINS", element, { 23: true, 22: false });
   }
 
@@ -116,18 +119,18 @@ export class Kvfleet {
    * "type-mismatch" when the kinds differ.
    */
   async append(key: string, value: JsonValue): Promise<AppendResult> {
-    const [element] = await this.#perKey("KV_APPEND", { [checkKey(key)]: value }, 1);
+    const [element] = await this.#perKey("KV_APPEND", member(key, value), 1);
     return pick("KV_APPEND", element, APPEND_RESULTS);
   }
 
   /** The number of keys (an expired key may count for a few seconds). */
   async count(): Promise<number> {
-    return whole("KV_COUNT", await this.#session.request("KV_COUNT", {}));
+    return whole("KV_COUNT", await this.#session.request("KV_COUNT", "{}"));
   }
 
   /** Removes every key; answers how many there were. */
   async clear(): Promise<number> {
-    return whole("KV_CLEAR", await this.#session.request("KV_CLEAR", {}));
+    return whole("KV_CLEAR", await this.#session.request("KV_CLEAR", "{}"));
   }
 
   /** Every key (under `prefix`), page by page from the server as the loop asks. */
@@ -138,7 +141,7 @@ export class Kvfleet {
     };
     const seen = options.unique === false ? undefined : new Set<string>();
     for (;;) {
-      const frame = await this.#session.request("KV_KEYS", body);
+      const frame = await this.#session.request("KV_KEYS", JSON.stringify(body));
       const page = frame.KV_KEYS_RSP as { keys?: unknown; cursor?: unknown } | undefined;
       if (!Array.isArray(page?.keys)) throw unexpected("KV_KEYS", frame);
       for (const key of page.keys as string[]) {
@@ -153,19 +156,19 @@ export class Kvfleet {
 
   /** Milliseconds until `key` expires; null when it never does; undefined when it does not exist. */
   async ttl(key: string): Promise<number | null | undefined> {
-    const [element] = await this.#perKey("KV_TTL", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_TTL", keyList([key]), 1);
     return pick("KV_TTL", element, { 1: true, 22: false }) ? (element?.ttl ?? null) : undefined;
   }
 
   /** Makes `key` expire `ms` milliseconds from now: false when it does not exist. */
   async expire(key: string, ms: number): Promise<boolean> {
-    const [element] = await this.#perKey("KV_EXPIRE", { [checkKey(key)]: ms }, 1);
+    const [element] = await this.#perKey("KV_EXPIRE", member(key, ms), 1);
     return pick("KV_EXPIRE", element, { 1: true, 22: false });
   }
 
   /** Makes `key` never expire: false when it does not exist. */
   async persist(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_PERSIST", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_PERSIST", keyList([key]), 1);
     return pick("KV_PERSIST", element, { 1: true, 22: false });
   }
 
@@ -187,7 +190,7 @@ export class Kvfleet {
 
   /** The node's version, query count and protocols. */
   async info(): Promise<ServerInfo> {
-    const frame = await this.#session.request("KV_SERVER_INFO", {});
+    const frame = await this.#session.request("KV_SERVER_INFO", "{}");
     const rsp = frame.KV_SERVER_INFO_RSP as {
       version?: unknown;
       qryCnt?: unknown;
@@ -209,11 +212,11 @@ export class Kvfleet {
   /** Sends a per-key command and checks that the answer has `size` elements (when known). */
   async #perKey(
     command: string,
-    body: unknown,
+    body: string,
     size: number | undefined,
-    extra: Record<string, unknown> = {},
+    options = "",
   ): Promise<Element[]> {
-    const frame = await this.#session.request(command, body, extra);
+    const frame = await this.#session.request(command, body, options);
     const elements = frame[`${command}_RSP`];
     if (!Array.isArray(elements) || (size !== undefined && elements.length !== size)) {
       throw unexpected(command, frame);
@@ -222,12 +225,27 @@ export class Kvfleet {
   }
 }
 
-function ttl(options: WriteOptions): Record<string, unknown> {
-  if (options.ttl === undefined) return {};
+/** The `ttl` option as request text. */
+function ttl(options: WriteOptions): string {
+  if (options.ttl === undefined) return "";
   if (!Number.isSafeInteger(options.ttl) || options.ttl < 1) {
     throw new TypeError(`ttl must be a whole number of milliseconds from 1, not ${options.ttl}`);
   }
-  return { ttl: options.ttl };
+  return `,"ttl":${options.ttl}`;
+}
+
+/** `"key":value` as request text, wrapped in braces unless `brace` is "". */
+function member(key: string, value: unknown, brace = "{}"): string {
+  const name = JSON.stringify(checkKey(key));
+  const text = `${name}:${writeJson(value, `the value of ${name}`)}`;
+  return brace === "" ? text : `{${text}}`;
+}
+
+/** A JSON array of keys, each checked to be a string. */
+function keyList(keys: unknown[]): string {
+  return JSON.stringify(
+    keys.map((key, i) => checkKey(key, keys.length === 1 ? "key" : `keys[${i}]`)),
+  );
 }
 
 function checkKey(key: unknown, name = "key"): string {

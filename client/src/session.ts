@@ -1,7 +1,6 @@
 import { type Backoff, delays } from "./backoff.ts";
 import { ConnectError, ConnectionLostError, KvfleetError, RequestTimeoutError } from "./errors.ts";
 import { readJson } from "./json-read.ts";
-import { writeJson } from "./json-write.ts";
 import { openSocket, type SocketOptions, type WebSocketLike } from "./socket.ts";
 import type { JsonValue } from "./values.ts";
 
@@ -76,19 +75,15 @@ export class Session {
   }
 
   /**
-   * Sends `{"id":…,command:body,...options}` and resolves with the answer's
-   * frame; a `KV_ERR` answer rejects with its status. `first` puts it before
-   * the queued requests (re-establishing watches).
+   * Sends `{"id":…,"<command>":<body>,<options>}` (body and options as JSON
+   * text) and resolves with the answer's frame; a `KV_ERR` answer rejects
+   * with its status. `first` puts it before the queued requests
+   * (re-establishing watches).
    */
-  request(
-    command: string,
-    body: unknown,
-    extra: Record<string, unknown> = {},
-    first = false,
-  ): Promise<Frame> {
+  request(command: string, body: string, options = "", first = false): Promise<Frame> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const id = this.#nextId++;
-    const frame = writeJson({ id, [command]: body, ...extra }, command);
+    const frame = `{"id":${id},"${command}":${body}${options}}`;
     return new Promise<Frame>((resolve, reject) => {
       const call: Call = { id, command, frame, resolve, reject, timer: undefined, state: "queued" };
       call.timer = setTimeout(() => this.#timeout(call), this.#options.requestTimeout);

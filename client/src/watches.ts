@@ -92,7 +92,7 @@ export class Watches {
   }
 
   async #establish(entry: Entry, first = false): Promise<void> {
-    const answer = await this.#session().request("KV_WATCH", entry.body, {}, first);
+    const answer = await this.#session().request("KV_WATCH", JSON.stringify(entry.body), "", first);
     const w = (answer.KV_WATCH_RSP as { w?: unknown } | undefined)?.w;
     if (typeof w !== "number") throw new Error(`unexpected KV_WATCH answer`);
     entry.w = w;
@@ -108,7 +108,7 @@ export class Watches {
     this.#byW.delete(w);
     const session = this.#session();
     // Without a connection the watch is gone with it; nothing to tell the server.
-    if (session.connected) await session.request("KV_UNWATCH", { w }).catch(() => undefined);
+    if (session.connected) await session.request("KV_UNWATCH", `{"w":${w}}`).catch(() => undefined);
   }
 
   #end(entry: Entry, error: KvfleetError): void {
