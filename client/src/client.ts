@@ -1,6 +1,6 @@
 import { KvfleetError } from "./errors.ts";
 import { writeJson } from "./json-write.ts";
-import type { Frame, Session } from "./session.ts";
+import type { Frame, Session, SessionStats } from "./session.ts";
 import { defineMember, JsonObject, type JsonValue } from "./values.ts";
 import type { Watch, WatchEvent, Watches, WatchSpec } from "./watches.ts";
 
@@ -202,6 +202,11 @@ export class Kvfleet {
       queries: Number(rsp.qryCnt),
       protocols: Array.isArray(rsp.protocols) ? rsp.protocols.map(Number) : [1],
     };
+  }
+
+  /** Reconnects and resent requests so far; requests in flight and queued now. */
+  get stats(): SessionStats {
+    return this.#session.stats;
   }
 
   /** Closes the connection; calls still waiting fail, watches end. */

@@ -23,6 +23,7 @@ export {
 } from "./errors.ts";
 export { type ReadOptions, readJson } from "./json-read.ts";
 export { writeJson } from "./json-write.ts";
+export type { SessionStats as Stats } from "./session.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./socket.ts";
 export { JsonNumber, JsonObject, type JsonValue } from "./values.ts";
 export type { Watch, WatchEvent, WatchSpec } from "./watches.ts";

@@ -28,6 +28,19 @@ export interface SessionHooks {
   ended(error: KvfleetError): void;
 }
 
+/** What the client did so far, and what it holds now. */
+export interface SessionStats {
+  /** Connections opened after a lost one. */
+  reconnects: number;
+  /** Requests sent again after a 1001 close (a draining node did not run them). */
+  resent: number;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
+  /** Requests waiting in the client to be sent. */
+  queued: number;
+  connected: boolean;
+}
+
 interface Call {
   readonly id: number;
   readonly command: string;
@@ -56,6 +69,8 @@ export class Session {
   #nextId = 1;
   #reconnecting = false;
   #ended: KvfleetError | undefined;
+  #reconnects = 0;
+  #resent = 0;
 
   private constructor(options: SessionOptions, hooks: SessionHooks) {
     this.#options = options;
@@ -72,6 +87,16 @@ export class Session {
   /** Whether a connection is open now. */
   get connected(): boolean {
     return this.#socket !== undefined;
+  }
+
+  get stats(): SessionStats {
+    return {
+      reconnects: this.#reconnects,
+      resent: this.#resent,
+      inFlight: [...this.#inFlight.values()].filter((call) => call.state === "sent").length,
+      queued: this.#queue.length,
+      connected: this.connected,
+    };
   }
 
   /**
@@ -178,6 +203,7 @@ export class Session {
       // (or, without reconnects, fail them as not run).
       for (const call of unanswered) call.state = "queued";
       this.#queue.unshift(...unanswered);
+      this.#resent += unanswered.length;
     } else {
       for (const call of unanswered) {
         call.state = "done";
@@ -214,6 +240,7 @@ export class Session {
           return;
         }
         this.#reconnecting = false;
+        this.#reconnects++;
         this.#attach(socket);
         this.#hooks.reconnected();
         this.#pump();
