@@ -1,4 +1,5 @@
 import { type Backoff, delays } from "./backoff.ts";
+import { Deadlines } from "./deadlines.ts";
 import { ConnectError, ConnectionLostError, KvfleetError, RequestTimeoutError } from "./errors.ts";
 import { readJson } from "./json-read.ts";
 import { openSocket, type SocketOptions, type WebSocketLike } from "./socket.ts";
@@ -47,8 +48,6 @@ interface Call {
   readonly frame: string;
   readonly resolve: (answer: Frame) => void;
   readonly reject: (error: KvfleetError) => void;
-  /** When it times out (Date.now() ms). */
-  readonly deadline: number;
   /** "done": answered, failed or timed out; an answer that still comes is dropped. */
   state: "queued" | "sent" | "done";
 }
@@ -72,17 +71,13 @@ export class Session {
   #ended: KvfleetError | undefined;
   #reconnects = 0;
   #resent = 0;
-  /**
-   * Calls not done yet, oldest first: all have the same timeout, so the
-   * first is the next to time out, and one timer serves them all (a timer
-   * per call costs more than the rest of a call's bookkeeping).
-   */
-  readonly #waiting = new Set<Call>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Calls not done yet, to time out after `requestTimeout`. */
+  readonly #deadlines: Deadlines<Call>;
 
   private constructor(options: SessionOptions, hooks: SessionHooks) {
     this.#options = options;
     this.#hooks = hooks;
+    this.#deadlines = new Deadlines(options.requestTimeout, (call) => this.#timeout(call));
   }
 
   /** Opens the first connection; rejects with ConnectError if it cannot. */
@@ -126,10 +121,8 @@ export class Session {
         ? `{"id":${id},"${command}":${body}${options}}`
         : `{"${command}":${body}}`;
     return new Promise<Frame>((resolve, reject) => {
-      const deadline = Date.now() + this.#options.requestTimeout;
-      const call: Call = { id, command, frame, resolve, reject, deadline, state: "queued" };
-      this.#waiting.add(call);
-      if (this.#timer === undefined) this.#arm();
+      const call: Call = { id, command, frame, resolve, reject, state: "queued" };
+      this.#deadlines.add(call);
       if (first) this.#queue.unshift(call);
       else this.#queue.push(call);
       if (this.#socket === undefined) this.#reconnect();
@@ -195,28 +188,10 @@ export class Session {
     }
   }
 
-  /** Arms the timer for the oldest waiting call, if any. */
-  #arm(): void {
-    const oldest = this.#waiting.values().next().value;
-    this.#timer =
-      oldest === undefined
-        ? undefined
-        : setTimeout(() => this.#expire(), Math.max(0, oldest.deadline - Date.now()));
-  }
-
-  #expire(): void {
-    const now = Date.now();
-    for (const call of this.#waiting) {
-      if (call.deadline > now) break;
-      this.#timeout(call);
-    }
-    this.#arm();
-  }
-
   /** Marks a call done: it no longer times out, and an answer that still comes is dropped. */
   #finish(call: Call): void {
     call.state = "done";
-    this.#waiting.delete(call);
+    this.#deadlines.delete(call);
   }
 
   #timeout(call: Call): void {
@@ -304,8 +279,7 @@ export class Session {
     const calls = [...this.#inFlight.values(), ...this.#queue];
     this.#inFlight.clear();
     this.#queue = [];
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#deadlines.clear();
     for (const call of calls) {
       if (call.state === "done") continue;
       const sent = call.state === "sent";
