@@ -125,7 +125,8 @@ export class Session {
       this.#deadlines.add(call);
       if (first) this.#queue.unshift(call);
       else this.#queue.push(call);
-      if (this.#socket === undefined) this.#reconnect();
+      // No connection: lost while idle, so open one now, without the first delay.
+      if (this.#socket === undefined) this.#reconnect(true);
       else this.#pump();
     });
   }
@@ -238,14 +239,16 @@ export class Session {
     }
   }
 
-  async #reconnect(): Promise<void> {
+  async #reconnect(now = false): Promise<void> {
     if (this.#reconnecting || this.#ended !== undefined) return;
     const backoff = this.#options.backoff;
     if (backoff === false) return;
     this.#reconnecting = true;
     let last: unknown;
+    let first = true;
     for (const delay of delays(backoff)) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (!(now && first)) await new Promise((resolve) => setTimeout(resolve, delay));
+      first = false;
       if (this.#ended !== undefined) return;
       try {
         const socket = await openSocket(this.#options.url, this.#options);
