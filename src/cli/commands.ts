@@ -1,0 +1,293 @@
+import type { connect, JsonValue } from "kvfleet-client";
+import { type FlagName, integerFlag, type Parsed, UsageError, wholeNumber } from "./args.ts";
+import { type Decode, readValue, type Stdin } from "./input.ts";
+import type { Printer } from "./output.ts";
+import { watch } from "./watch.ts";
+
+export type Db = Awaited<ReturnType<typeof connect>>;
+
+/** Exit codes that scripts can test. */
+export const Exit = { ok: 0, notDone: 1, usage: 2, unreachable: 3 } as const;
+
+/** A command as typed: what `prepare` checks and reads before any connection is opened. */
+export interface Invocation {
+  readonly words: readonly string[];
+  readonly parsed: Parsed;
+  /** Where a VALUE comes from when it is not an argument; undefined in the shell. */
+  readonly stdin: Stdin;
+  readonly decode: Decode;
+}
+
+/** What a prepared command runs with: the one-shot command line and the shell give their own. */
+export interface Session {
+  readonly db: Db;
+  readonly out: Printer;
+  /** Resolves when the user interrupts (SIGINT, Ctrl-C in the shell): the end of a watch. */
+  interrupted(): Promise<void>;
+}
+
+/** A command ready to run: its arguments checked and its value read. Resolves to the exit code. */
+export type Job = (session: Session) => Promise<number>;
+
+/** One command of the table: its help, what it accepts, and what it does. */
+export interface Command {
+  readonly name: string;
+  /** Positional parameters for the help and the shell: a trailing `...` repeats, `[ ]` is optional. */
+  readonly params: readonly string[];
+  /** What it does, prints and exits with, for `--help` (a sentence or two). */
+  readonly doc: string;
+  readonly flags: readonly FlagName[];
+  /**
+   * Checks the arguments and reads the value (a UsageError when they are wrong), so that bad
+   * usage exits 2 without a connection, whether or not a server listens.
+   */
+  prepare(invocation: Invocation): Job | Promise<Job>;
+}
+
+const TEN_YEARS = 315_360_000_000;
+
+/** `text` for one key, `key<TAB>text` when a command got several, so lines say whose they are. */
+const label = (keys: readonly string[], key: string, text: string): string =>
+  keys.length > 1 ? `${key}\t${text}` : text;
+
+/** Runs `one` on every key at once and prints its line; exit 1 when any key was not done. */
+const perKey =
+  <T>(
+    keys: readonly string[],
+    one: (db: Db, key: string) => Promise<T>,
+    show: (result: T) => { done: boolean; text: string; fields: object },
+  ): Job =>
+  async ({ db, out }) => {
+    const results = await Promise.all(keys.map((key) => one(db, key)));
+    let code: number = Exit.ok;
+    results.forEach((result, i) => {
+      const key = keys[i] as string;
+      const { done, text, fields } = show(result);
+      out.result(label(keys, key, text), { key, ...fields });
+      if (!done) code = Exit.notDone;
+    });
+    return code;
+  };
+
+const ttlOption = (parsed: Parsed) => {
+  const ttl = integerFlag(parsed, "ttl", 1, TEN_YEARS);
+  return ttl === undefined ? undefined : { ttl };
+};
+
+/** The value of a write as a JSON value for the client (`JsonValue`, which `Decode` returns). */
+const writtenValue = async ({ words, stdin, decode }: Invocation) =>
+  (await readValue(words[1], stdin, decode)) as JsonValue;
+
+/** A key that is not there, for `get` and `ttl`: no data, so a note in text mode. */
+function notFound(out: Printer, key: string): number {
+  out.absent(`kvfleet: ${JSON.stringify(key)} not found`, { key, found: false });
+  return Exit.notDone;
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "get",
+    params: ["KEY..."],
+    doc: "Prints each value as JSON (KEY<TAB>VALUE for several keys). Exit 1 when a key is missing.",
+    flags: [],
+    prepare:
+      ({ words: keys }) =>
+      async ({ db, out }) => {
+        const found = await db.getMany(keys);
+        let code: number = Exit.ok;
+        for (const key of keys) {
+          const value = found.get(key);
+          if (value === undefined) code = notFound(out, key);
+          else out.result(label(keys, key, out.value(value)), { key, found: true, value });
+        }
+        return code;
+      },
+  },
+  {
+    name: "set",
+    params: ["KEY", "[VALUE]"],
+    doc: "Stores VALUE (JSON; from stdin when absent or -). Prints created or updated.",
+    flags: ["ttl"],
+    async prepare(invocation) {
+      const key = invocation.words[0] as string;
+      const options = ttlOption(invocation.parsed);
+      const value = await writtenValue(invocation);
+      return async ({ db, out }) => {
+        const result = await db.set(key, value, options);
+        out.result(result, { key, result });
+        return Exit.ok;
+      };
+    },
+  },
+  {
+    name: "add",
+    params: ["KEY", "[VALUE]"],
+    doc: "Stores VALUE only if KEY does not exist. Prints added, or exists with exit 1.",
+    flags: ["ttl"],
+    async prepare(invocation) {
+      const key = invocation.words[0] as string;
+      const options = ttlOption(invocation.parsed);
+      const value = await writtenValue(invocation);
+      return async ({ db, out }) => {
+        const added = await db.add(key, value, options);
+        out.result(added ? "added" : "exists", { key, added });
+        return added ? Exit.ok : Exit.notDone;
+      };
+    },
+  },
+  {
+    name: "rm",
+    params: ["KEY..."],
+    doc: "Removes the keys. Prints removed or not found for each; exit 1 when one was not found.",
+    flags: [],
+    prepare: ({ words }) =>
+      perKey(
+        words,
+        (db, key) => db.remove(key),
+        (removed) => ({
+          done: removed,
+          text: removed ? "removed" : "not found",
+          fields: { removed },
+        }),
+      ),
+  },
+  {
+    name: "has",
+    params: ["KEY..."],
+    doc: "Prints yes or no for each key; exit 1 when one does not exist.",
+    flags: [],
+    prepare: ({ words }) =>
+      perKey(
+        words,
+        (db, key) => db.has(key),
+        (exists) => ({ done: exists, text: exists ? "yes" : "no", fields: { exists } }),
+      ),
+  },
+  {
+    name: "append",
+    params: ["KEY", "[VALUE]"],
+    doc: "Appends VALUE to the array or object at KEY. Prints ok; missing or type-mismatch with exit 1.",
+    flags: [],
+    async prepare(invocation) {
+      const key = invocation.words[0] as string;
+      const value = await writtenValue(invocation);
+      return async ({ db, out }) => {
+        const result = await db.append(key, value);
+        out.result(result, { key, result });
+        return result === "ok" ? Exit.ok : Exit.notDone;
+      };
+    },
+  },
+  {
+    name: "count",
+    params: [],
+    doc: "Prints the number of keys in the store.",
+    flags: [],
+    prepare:
+      () =>
+      async ({ db, out }) => {
+        const count = await db.count();
+        out.result(String(count), { count });
+        return Exit.ok;
+      },
+  },
+  {
+    name: "clear",
+    params: [],
+    doc: "Removes every key; refused (exit 2) without --yes. Prints how many keys it removed.",
+    flags: ["yes"],
+    prepare({ parsed }) {
+      if (parsed.flags.yes === undefined) {
+        throw new UsageError("clear removes every key of the store: confirm with --yes");
+      }
+      return async ({ db, out }) => {
+        const removed = await db.clear();
+        out.result(String(removed), { removed });
+        return Exit.ok;
+      };
+    },
+  },
+  {
+    name: "keys",
+    params: [],
+    doc: "Prints the keys (under --prefix P), one a line, paging through the store; --limit N stops after N.",
+    flags: ["prefix", "limit"],
+    prepare({ parsed }) {
+      const prefixes = parsed.flags.prefix ?? [""];
+      if (prefixes.length > 1) throw new UsageError("keys takes one --prefix");
+      const limit = integerFlag(parsed, "limit", 1, Number.MAX_SAFE_INTEGER) ?? Infinity;
+      return async ({ db, out }) => {
+        let printed = 0;
+        for await (const key of db.keys({ prefix: prefixes[0] as string })) {
+          out.result(key, { key });
+          if (++printed >= limit) break;
+        }
+        return Exit.ok;
+      };
+    },
+  },
+  {
+    name: "ttl",
+    params: ["KEY"],
+    doc: "Prints the milliseconds KEY has left, or never. Exit 1 when it does not exist.",
+    flags: [],
+    prepare:
+      ({ words: [key] }) =>
+      async ({ db, out }) => {
+        const ttl = await db.ttl(key as string);
+        if (ttl === undefined) return notFound(out, key as string);
+        out.result(ttl === null ? "never" : String(ttl), { key, found: true, ttl });
+        return Exit.ok;
+      },
+  },
+  {
+    name: "expire",
+    params: ["KEY", "MS"],
+    doc: "Makes KEY expire in MS milliseconds. Prints ok, or not found with exit 1.",
+    flags: [],
+    prepare({ words: [key, ms] }) {
+      const after = wholeNumber(ms as string, "MS", 1, TEN_YEARS);
+      return async ({ db, out }) => {
+        const found = await db.expire(key as string, after);
+        out.result(found ? "ok" : "not found", { key, found });
+        return found ? Exit.ok : Exit.notDone;
+      };
+    },
+  },
+  {
+    name: "persist",
+    params: ["KEY"],
+    doc: "Makes KEY never expire. Prints ok, or not found with exit 1.",
+    flags: [],
+    prepare:
+      ({ words: [key] }) =>
+      async ({ db, out }) => {
+        const found = await db.persist(key as string);
+        out.result(found ? "ok" : "not found", { key, found });
+        return found ? Exit.ok : Exit.notDone;
+      },
+  },
+  {
+    name: "watch",
+    params: [],
+    doc: "Prints each change under --prefix P or of --key K (op<TAB>key<TAB>value) until interrupted; exit 0.",
+    flags: ["prefix", "key"],
+    prepare: ({ parsed }) => watch(parsed),
+  },
+  {
+    name: "info",
+    params: [],
+    doc: "Prints what the server says of itself (KV_SERVER_INFO): version, protocols, queries received.",
+    flags: [],
+    prepare:
+      () =>
+      async ({ db, out }) => {
+        const info = await db.info();
+        const lines = Object.entries(info).map(
+          ([name, value]) => `${name}\t${typeof value === "string" ? value : out.value(value)}`,
+        );
+        out.result(lines.join("\n"), { ...info });
+        return Exit.ok;
+      },
+  },
+];
