@@ -48,10 +48,36 @@ export interface Running {
   ): Promise<void>;
   /** Signals it and resolves with its exit code; SIGKILL after 10 s. */
   stop(signal?: NodeJS.Signals): Promise<number>;
+  /** Resolves with its exit code once it ends by itself; SIGKILL after 10 s. */
+  exited(): Promise<number>;
 }
 
-export function start(args: string[], options: { env?: Record<string, string> } = {}): Running {
-  const proc = Bun.spawn(["bun", BIN, ...args], {
+export interface StartOptions {
+  env?: Record<string, string>;
+  /**
+   * Run it on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
+   * stdin then feeds the terminal, and stdout is what the terminal shows.
+   */
+  terminal?: boolean;
+}
+
+/** A shell word for `script -c`, which hands its command to /bin/sh. */
+const shellQuote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+
+export function start(args: string[], options: StartOptions = {}): Running {
+  const command = ["bun", BIN, ...args];
+  const cmd = options.terminal
+    ? [
+        "script",
+        "--quiet",
+        "--flush",
+        "--return",
+        "--command",
+        command.map(shellQuote).join(" "),
+        "/dev/null",
+      ]
+    : command;
+  const proc = Bun.spawn(cmd, {
     env: { ...baseEnv(), ...options.env },
     stdin: "pipe",
     stdout: "pipe",
@@ -69,6 +95,12 @@ export function start(args: string[], options: { env?: Record<string, string> } 
   void collect("stdout", proc.stdout);
   void collect("stderr", proc.stderr);
   void proc.exited.then(() => wake());
+  const exited = async () => {
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    const code = await proc.exited;
+    clearTimeout(timer);
+    return code;
+  };
   return {
     process: proc,
     stdout: () => text.stdout,
@@ -92,12 +124,10 @@ export function start(args: string[], options: { env?: Record<string, string> } 
         });
       }
     },
-    async stop(signal = "SIGINT") {
+    stop(signal = "SIGINT") {
       if (proc.exitCode === null) process.kill(proc.pid, signal);
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      const code = await proc.exited;
-      clearTimeout(timer);
-      return code;
+      return exited();
     },
+    exited,
   };
 }
