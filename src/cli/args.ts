@@ -22,7 +22,7 @@ export const FLAGS = {
   },
   json: { doc: "One JSON line per result or event, numbers exact, instead of text." },
   ttl: { value: "MS", doc: "Expire the key MS milliseconds after the write." },
-  prefix: { value: "P", repeat: true, doc: "Keys starting with P; repeat for several." },
+  prefix: { value: "P", repeat: true, doc: "Keys starting with P (watch: repeat for several)." },
   key: { value: "K", repeat: true, doc: "The key K; repeat for several." },
   limit: { value: "N", doc: "Print at most N keys." },
   yes: { doc: "Confirm a command that destroys data." },

@@ -14,10 +14,29 @@ const flagUsage = (name: FlagName): string => {
 export const synopsis = (command: Command): string =>
   [command.name, ...command.params, ...command.flags.map((f) => `[${flagUsage(f)}]`)].join(" ");
 
-/** Rows padded to the widest first cell. */
+const LINE_WIDTH = 100;
+
+/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+/** Rows padded to the widest first cell, the second wrapped to fit a terminal of 100 columns. */
 function table(rows: readonly (readonly [string, string])[]): string[] {
   const width = Math.max(...rows.map(([left]) => left.length));
-  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+  const indent = " ".repeat(width + 4);
+  return rows.flatMap(([left, right]) => {
+    const [first, ...more] = wrap(right, LINE_WIDTH - indent.length);
+    return [`  ${left.padEnd(width)}  ${first}`, ...more.map((line) => indent + line)];
+  });
 }
 
 /** `kvfleet --help`: every command and flag, from the tables that the parser also reads. */

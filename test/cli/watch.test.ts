@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, JsonObject, type Kvfleet } from "kvfleet-client";
 import { type Running, start } from "../support/cli.ts";
 import { startNode, type TestNode } from "../support/node.ts";
+import { freePort } from "../support/redis.ts";
 
 let node: TestNode;
 let db: Kvfleet;
@@ -64,5 +65,28 @@ describe("kvfleet watch", () => {
     expect(await Promise.all([text.stop("SIGINT"), json.stop("SIGINT")])).toEqual([0, 0]);
     // A clean end: nothing on stderr beyond the note that the watch was live.
     expect(json.stderr()).toBe('kvfleet: watching prefix "room:"; interrupt (Ctrl-C) to stop\n');
+  });
+
+  test("lives through a restart of its server: prints reset, then the changes after it", async () => {
+    const port = freePort();
+    let first: TestNode | undefined = startNode([`--port=${port}`]);
+    const w = start(["watch", "--key", "k"], { env: { KVFLEET_URL: first.url } });
+    let second: TestNode | undefined;
+    try {
+      await watching(w);
+      await first.stop();
+      first = undefined;
+      second = startNode([`--port=${port}`]);
+      await w.until(({ stdout }) => stdout === "reset\n");
+      const writer = await connect(second.url);
+      await writer.set("k", 1);
+      await writer.close();
+      await w.until(({ stdout }) => stdout === "reset\nset\tk\t1\n");
+      expect(await w.stop("SIGINT")).toBe(0);
+    } finally {
+      await w.stop("SIGKILL");
+      await first?.stop();
+      await second?.stop();
+    }
   });
 });
