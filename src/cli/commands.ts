@@ -50,12 +50,15 @@ const TEN_YEARS = 315_360_000_000;
 const label = (keys: readonly string[], key: string, text: string): string =>
   keys.length > 1 ? `${key}\t${text}` : text;
 
+/** How a key's result prints: its words, its --json fields, and whether it counts as done. */
+type Shown = { done: boolean; text: string; fields: object };
+
 /** Runs `one` on every key at once and prints its line; exit 1 when any key was not done. */
 const perKey =
   <T>(
     keys: readonly string[],
     one: (db: Db, key: string) => Promise<T>,
-    show: (result: T) => { done: boolean; text: string; fields: object },
+    show: (result: T) => Shown,
   ): Job =>
   async ({ db, out }) => {
     const results = await Promise.all(keys.map((key) => one(db, key)));
@@ -69,14 +72,26 @@ const perKey =
     return code;
   };
 
-const ttlOption = (parsed: Parsed) => {
+const ttlOption = (parsed: Parsed): { ttl?: number } => {
   const ttl = integerFlag(parsed, "ttl", 1, TEN_YEARS);
-  return ttl === undefined ? undefined : { ttl };
+  return ttl === undefined ? {} : { ttl };
 };
 
-/** The value of a write as a JSON value for the client (`JsonValue`, which `Decode` returns). */
-const writtenValue = async ({ words, stdin, decode }: Invocation) =>
-  (await readValue(words[1], stdin, decode)) as JsonValue;
+/**
+ * set, add and append: KEY, VALUE (an argument or stdin) and --ttl where the command takes it
+ * (`checkUsage` refuses it elsewhere), read now; one answer, printed as `perKey` prints.
+ */
+async function writeJob<T>(
+  { words, parsed, stdin, decode }: Invocation,
+  send: (db: Db, key: string, value: JsonValue, options: { ttl?: number }) => Promise<T>,
+  show: (result: T) => Shown,
+): Promise<Job> {
+  const key = words[0] as string;
+  const options = ttlOption(parsed);
+  // The client's reader made it, so it is a JsonValue; `Decode` only promises `unknown`.
+  const value = (await readValue(words[1], stdin, decode)) as JsonValue;
+  return perKey([key], (db) => send(db, key, value, options), show);
+}
 
 /** A key that is not there, for `get` and `ttl`: no data, so a note in text mode. */
 function notFound(out: Printer, key: string): number {
@@ -108,32 +123,24 @@ export const COMMANDS: readonly Command[] = [
     params: ["KEY", "[VALUE]"],
     doc: "Stores VALUE (JSON; from stdin when absent or -). Prints created or updated.",
     flags: ["ttl"],
-    async prepare(invocation) {
-      const key = invocation.words[0] as string;
-      const options = ttlOption(invocation.parsed);
-      const value = await writtenValue(invocation);
-      return async ({ db, out }) => {
-        const result = await db.set(key, value, options);
-        out.result(result, { key, result });
-        return Exit.ok;
-      };
-    },
+    prepare: (invocation) =>
+      writeJob(
+        invocation,
+        (db, key, value, options) => db.set(key, value, options),
+        (result) => ({ done: true, text: result, fields: { result } }),
+      ),
   },
   {
     name: "add",
     params: ["KEY", "[VALUE]"],
     doc: "Stores VALUE only if KEY does not exist. Prints added, or exists with exit 1.",
     flags: ["ttl"],
-    async prepare(invocation) {
-      const key = invocation.words[0] as string;
-      const options = ttlOption(invocation.parsed);
-      const value = await writtenValue(invocation);
-      return async ({ db, out }) => {
-        const added = await db.add(key, value, options);
-        out.result(added ? "added" : "exists", { key, added });
-        return added ? Exit.ok : Exit.notDone;
-      };
-    },
+    prepare: (invocation) =>
+      writeJob(
+        invocation,
+        (db, key, value, options) => db.add(key, value, options),
+        (added) => ({ done: added, text: added ? "added" : "exists", fields: { added } }),
+      ),
   },
   {
     name: "rm",
@@ -168,15 +175,12 @@ export const COMMANDS: readonly Command[] = [
     params: ["KEY", "[VALUE]"],
     doc: "Appends VALUE to the array or object at KEY. Prints ok; missing or type-mismatch with exit 1.",
     flags: [],
-    async prepare(invocation) {
-      const key = invocation.words[0] as string;
-      const value = await writtenValue(invocation);
-      return async ({ db, out }) => {
-        const result = await db.append(key, value);
-        out.result(result, { key, result });
-        return result === "ok" ? Exit.ok : Exit.notDone;
-      };
-    },
+    prepare: (invocation) =>
+      writeJob(
+        invocation,
+        (db, key, value) => db.append(key, value),
+        (result) => ({ done: result === "ok", text: result, fields: { result } }),
+      ),
   },
   {
     name: "count",

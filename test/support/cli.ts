@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { runToEnd } from "./server.ts";
 
 /** The `bin` of the root package.json, run as a user's shell would: `bun <bin> ...`. */
 export const BIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
@@ -18,23 +19,9 @@ export interface RunOptions {
 
 const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" });
 
-/** Runs `kvfleet args...` to its end; killed after 20 s so that a hang fails rather than stalls. */
-export async function kvfleet(args: string[], options: RunOptions = {}): Promise<Ran> {
-  const proc = Bun.spawn(["bun", BIN, ...args], {
-    env: { ...baseEnv(), ...options.env },
-    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+/** Runs `kvfleet args...` to its end (killed after 20 s). */
+export const kvfleet = (args: string[], options: RunOptions = {}): Promise<Ran> =>
+  runToEnd(["bun", BIN, ...args], { ...options, timeoutMs: 20_000 });
 
 /** A `kvfleet` still running (watch, the shell), its output collected as it comes. */
 export interface Running {
