@@ -52,8 +52,25 @@ export class Printer {
   }
 }
 
+/**
+ * A reader that went away (`kvfleet keys | head -1`) asked for no more: end quietly with 0,
+ * as there is nobody left to tell, rather than with a stack trace.
+ */
+function readerGone(error: unknown): void {
+  if ((error as { code?: unknown }).code !== "EPIPE") throw error;
+  process.exit(0);
+}
+
+process.stdout.on("error", readerGone);
+
 /** The process's own stdout and stderr. */
 export const processSink: Sink = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out(line) {
+    try {
+      process.stdout.write(`${line}\n`);
+    } catch (error) {
+      readerGone(error);
+    }
+  },
   err: (line) => process.stderr.write(`${line}\n`),
 };

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
-import { kvfleet, type RunOptions } from "../support/cli.ts";
+import { BIN, kvfleet, type RunOptions } from "../support/cli.ts";
 import { startNode, type TestNode } from "../support/node.ts";
 import { freePort } from "../support/redis.ts";
+import { runToEnd } from "../support/server.ts";
 
 let node: TestNode;
 let env: Record<string, string>;
@@ -132,6 +133,15 @@ describe("kvfleet commands against a real server", () => {
       expect.stringMatching(/^page:1/),
       expect.stringMatching(/^page:1/),
     ]);
+  });
+
+  test("a reader that stops early (| head) ends it quietly with 0, not a stack trace", async () => {
+    await run(["set", "pipe:1", "1"]);
+    // `true` is gone long before bun has started, so the first line meets a closed pipe.
+    const piped = await runToEnd(["bash", "-c", `set -o pipefail; bun ${BIN} keys | true`], {
+      env,
+    });
+    expect(piped).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 
   test("count, and clear only with --yes", async () => {
