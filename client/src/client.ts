@@ -1,15 +1,18 @@
-import { KvfleetError } from "./errors.ts";
-import type { Frame, Session } from "./session.ts";
-import { defineMember, type JsonObject, type JsonValue } from "./values.ts";
+import {
+  checkKey,
+  type Item,
+  keyItem,
+  memberItem,
+  needsV2,
+  perKey,
+  pick,
+  ttlOption,
+  unexpected,
+  whole,
+} from "./requests.ts";
+import type { Session, SessionStats } from "./session.ts";
+import { defineMember, JsonObject, type JsonValue } from "./values.ts";
 import type { Watch, WatchEvent, Watches, WatchSpec } from "./watches.ts";
-
-/** One element of a per-key answer. */
-interface Element {
-  k?: string;
-  st: number;
-  v?: JsonValue;
-  ttl?: number | null;
-}
 
 export interface WriteOptions {
   /** Milliseconds until the key expires (1 to ten years); without it the key never expires. */
@@ -55,27 +58,37 @@ export class Kvfleet {
 
   /** Stores `value` under `key`: "created" for a new key, "updated" when it existed. */
   async set(key: string, value: JsonValue, options: WriteOptions = {}): Promise<SetResult> {
-    const [element] = await this.#perKey("KV_SET", { [checkKey(key)]: value }, 1, ttl(options));
+    const [element] = await this.#perKey(
+      "KV_SET",
+      "{}",
+      [memberItem(key, value)],
+      ttlOption(options),
+    );
     return pick("KV_SET", element, SET_RESULTS);
   }
 
   /** Stores `value` only if `key` does not exist: true when added. */
   async add(key: string, value: JsonValue, options: WriteOptions = {}): Promise<boolean> {
-    const [element] = await this.#perKey("KV_ADD", { [checkKey(key)]: value }, 1, ttl(options));
+    const [element] = await this.#perKey(
+      "KV_ADD",
+      "{}",
+      [memberItem(key, value)],
+      ttlOption(options),
+    );
     return pick("KV_ADD", element, { 20: true, 23: false });
   }
 
   /** The value of `key`, or undefined when it does not exist. */
   async get(key: string): Promise<JsonValue | undefined> {
-    const [element] = await this.#perKey("KV_GET", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_GET", "[]", [keyItem(key)]);
     return pick("KV_GET", element, { 1: true, 22: false }) ? element?.v : undefined;
   }
 
   /** The values of the keys that exist, by key. */
   async getMany(keys: Iterable<string>): Promise<Map<string, JsonValue>> {
-    const list = [...keys].map((key, i) => checkKey(key, `keys[${i}]`));
+    const items = [...keys].map((key, i) => keyItem(key, `keys[${i}]`));
     const found = new Map<string, JsonValue>();
-    for (const element of await this.#perKey("KV_GET", list, list.length)) {
+    for (const element of await this.#perKey("KV_GET", "[]", items)) {
       if (pick("KV_GET", element, { 1: true, 22: false })) {
         found.set(element.k as string, element.v as JsonValue);
       }
@@ -88,9 +101,11 @@ export class Kvfleet {
     entries: { [key: string]: JsonValue } | JsonObject | Map<string, JsonValue>,
     options: WriteOptions = {},
   ): Promise<{ [key: string]: SetResult }> {
-    const body = entries instanceof Map ? Object.fromEntries(entries) : entries;
-    const size = entries instanceof Map ? new Set(entries.keys()).size : undefined;
-    const elements = await this.#perKey("KV_SET", body, size, ttl(options));
+    const members =
+      entries instanceof Map || entries instanceof JsonObject ? entries : Object.entries(entries);
+    const items: Item[] = [];
+    for (const [key, value] of members) if (value !== undefined) items.push(memberItem(key, value));
+    const elements = await this.#perKey("KV_SET", "{}", items, ttlOption(options));
     const results: { [key: string]: JsonValue } = {};
     for (const element of elements) {
       defineMember(results, element.k as string, pick("KV_SET", element, SET_RESULTS));
@@ -100,13 +115,13 @@ export class Kvfleet {
 
   /** Removes `key`: true when it existed. */
   async remove(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_RMV", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_RMV", "[]", [keyItem(key)]);
     return pick("KV_RMV", element, { 24: true, 22: false });
   }
 
   /** Whether `key` exists. */
   async has(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_CONTAINS", [checkKey(key)], 1);
+    const [element] = await this.#perKey("KV_CONTAINS", "[]", [keyItem(key)]);
     return pick("KV_CONTAINS", element, { 23: true, 22: false });
   }
 
@@ -116,29 +131,30 @@ export class Kvfleet {
    * "type-mismatch" when the kinds differ.
    */
   async append(key: string, value: JsonValue): Promise<AppendResult> {
-    const [element] = await this.#perKey("KV_APPEND", { [checkKey(key)]: value }, 1);
+    const [element] = await this.#perKey("KV_APPEND", "{}", [memberItem(key, value)]);
     return pick("KV_APPEND", element, APPEND_RESULTS);
   }
 
   /** The number of keys (an expired key may count for a few seconds). */
   async count(): Promise<number> {
-    return whole("KV_COUNT", await this.#session.request("KV_COUNT", {}));
+    return whole("KV_COUNT", await this.#session.request("KV_COUNT", "{}"));
   }
 
   /** Removes every key; answers how many there were. */
   async clear(): Promise<number> {
-    return whole("KV_CLEAR", await this.#session.request("KV_CLEAR", {}));
+    return whole("KV_CLEAR", await this.#session.request("KV_CLEAR", "{}"));
   }
 
   /** Every key (under `prefix`), page by page from the server as the loop asks. */
   async *keys(options: KeysOptions = {}): AsyncGenerator<string, void, undefined> {
+    this.#v2("keys");
     const body: { prefix: string; limit: number; cursor?: string } = {
       prefix: options.prefix ?? "",
       limit: options.pageSize ?? 100,
     };
     const seen = options.unique === false ? undefined : new Set<string>();
     for (;;) {
-      const frame = await this.#session.request("KV_KEYS", body);
+      const frame = await this.#session.request("KV_KEYS", JSON.stringify(body));
       const page = frame.KV_KEYS_RSP as { keys?: unknown; cursor?: unknown } | undefined;
       if (!Array.isArray(page?.keys)) throw unexpected("KV_KEYS", frame);
       for (const key of page.keys as string[]) {
@@ -153,19 +169,22 @@ export class Kvfleet {
 
   /** Milliseconds until `key` expires; null when it never does; undefined when it does not exist. */
   async ttl(key: string): Promise<number | null | undefined> {
-    const [element] = await this.#perKey("KV_TTL", [checkKey(key)], 1);
+    this.#v2("ttl");
+    const [element] = await this.#perKey("KV_TTL", "[]", [keyItem(key)]);
     return pick("KV_TTL", element, { 1: true, 22: false }) ? (element?.ttl ?? null) : undefined;
   }
 
   /** Makes `key` expire `ms` milliseconds from now: false when it does not exist. */
   async expire(key: string, ms: number): Promise<boolean> {
-    const [element] = await this.#perKey("KV_EXPIRE", { [checkKey(key)]: ms }, 1);
+    this.#v2("expire");
+    const [element] = await this.#perKey("KV_EXPIRE", "{}", [memberItem(key, ms)]);
     return pick("KV_EXPIRE", element, { 1: true, 22: false });
   }
 
   /** Makes `key` never expire: false when it does not exist. */
   async persist(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_PERSIST", [checkKey(key)], 1);
+    this.#v2("persist");
+    const [element] = await this.#perKey("KV_PERSIST", "[]", [keyItem(key)]);
     return pick("KV_PERSIST", element, { 1: true, 22: false });
   }
 
@@ -175,6 +194,7 @@ export class Kvfleet {
    * callback gets `{ op: "reset" }`: read the keys anew.
    */
   async watch(spec: WatchSpec, callback: (event: WatchEvent) => void): Promise<Watch> {
+    this.#v2("watch");
     const keys = spec.keys ?? [];
     const prefixes = spec.prefixes ?? [];
     if (keys.length === 0 && prefixes.length === 0) {
@@ -187,7 +207,7 @@ export class Kvfleet {
 
   /** The node's version, query count and protocols. */
   async info(): Promise<ServerInfo> {
-    const frame = await this.#session.request("KV_SERVER_INFO", {});
+    const frame = await this.#session.request("KV_SERVER_INFO", "{}");
     const rsp = frame.KV_SERVER_INFO_RSP as {
       version?: unknown;
       qryCnt?: unknown;
@@ -201,53 +221,26 @@ export class Kvfleet {
     };
   }
 
+  /** The protocol version this client speaks: 2, or 1 when connected with `protocol: 1`. */
+  get protocol(): 1 | 2 {
+    return this.#session.protocol;
+  }
+
+  /** Reconnects and resent requests so far; requests in flight and queued now. */
+  get stats(): SessionStats {
+    return this.#session.stats;
+  }
+
   /** Closes the connection; calls still waiting fail, watches end. */
   async close(): Promise<void> {
     this.#session.close();
   }
 
-  /** Sends a per-key command and checks that the answer has `size` elements (when known). */
-  async #perKey(
-    command: string,
-    body: unknown,
-    size: number | undefined,
-    extra: Record<string, unknown> = {},
-  ): Promise<Element[]> {
-    const frame = await this.#session.request(command, body, extra);
-    const elements = frame[`${command}_RSP`];
-    if (!Array.isArray(elements) || (size !== undefined && elements.length !== size)) {
-      throw unexpected(command, frame);
-    }
-    return elements as unknown as Element[];
+  #perKey(command: string, body: "[]" | "{}", items: Item[], options = "") {
+    return perKey(this.#session, command, body, items, options);
   }
-}
 
-function ttl(options: WriteOptions): Record<string, unknown> {
-  if (options.ttl === undefined) return {};
-  if (!Number.isSafeInteger(options.ttl) || options.ttl < 1) {
-    throw new TypeError(`ttl must be a whole number of milliseconds from 1, not ${options.ttl}`);
+  #v2(what: string): void {
+    if (this.#session.protocol === 1) throw needsV2(what);
   }
-  return { ttl: options.ttl };
-}
-
-function checkKey(key: unknown, name = "key"): string {
-  if (typeof key !== "string") throw new TypeError(`${name} must be a string, not ${typeof key}`);
-  return key;
-}
-
-/** The meaning of an element's status, or the error it stands for. */
-function pick<T>(command: string, element: Element | undefined, meanings: Record<number, T>): T {
-  const status = element?.st;
-  if (typeof status === "number" && status in meanings) return meanings[status] as T;
-  throw KvfleetError.answered(command, typeof status === "number" ? status : 0, "", element?.k);
-}
-
-function whole(command: string, frame: Frame): number {
-  const cnt = (frame[`${command}_RSP`] as { cnt?: unknown } | undefined)?.cnt;
-  if (typeof cnt !== "number") throw unexpected(command, frame);
-  return cnt;
-}
-
-function unexpected(command: string, frame: Frame): KvfleetError {
-  return new KvfleetError(0, `${command}: unexpected answer ${JSON.stringify(Object.keys(frame))}`);
 }

@@ -1,7 +1,6 @@
 import { type Backoff, delays } from "./backoff.ts";
 import { ConnectError, ConnectionLostError, KvfleetError, RequestTimeoutError } from "./errors.ts";
 import { readJson } from "./json-read.ts";
-import { writeJson } from "./json-write.ts";
 import { openSocket, type SocketOptions, type WebSocketLike } from "./socket.ts";
 import type { JsonValue } from "./values.ts";
 
@@ -27,6 +26,19 @@ export interface SessionHooks {
   event(frame: Frame): void;
   /** The session gave up: closed by the user, or reconnecting failed. */
   ended(error: KvfleetError): void;
+}
+
+/** What the client did so far, and what it holds now. */
+export interface SessionStats {
+  /** Connections opened after a lost one. */
+  reconnects: number;
+  /** Requests sent again after a 1001 close (a draining node did not run them). */
+  resent: number;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
+  /** Requests waiting in the client to be sent. */
+  queued: number;
+  connected: boolean;
 }
 
 interface Call {
@@ -57,6 +69,8 @@ export class Session {
   #nextId = 1;
   #reconnecting = false;
   #ended: KvfleetError | undefined;
+  #reconnects = 0;
+  #resent = 0;
 
   private constructor(options: SessionOptions, hooks: SessionHooks) {
     this.#options = options;
@@ -75,20 +89,34 @@ export class Session {
     return this.#socket !== undefined;
   }
 
+  get protocol(): 1 | 2 {
+    return this.#options.protocol;
+  }
+
+  get stats(): SessionStats {
+    return {
+      reconnects: this.#reconnects,
+      resent: this.#resent,
+      inFlight: [...this.#inFlight.values()].filter((call) => call.state === "sent").length,
+      queued: this.#queue.length,
+      connected: this.connected,
+    };
+  }
+
   /**
-   * Sends `{"id":…,command:body,...options}` and resolves with the answer's
-   * frame; a `KV_ERR` answer rejects with its status. `first` puts it before
-   * the queued requests (re-establishing watches).
+   * Sends `{"id":…,"<command>":<body>,<options>}` (body and options as JSON
+   * text) and resolves with the answer's frame; a `KV_ERR` answer rejects
+   * with its status. `first` puts it before the queued requests
+   * (re-establishing watches).
    */
-  request(
-    command: string,
-    body: unknown,
-    extra: Record<string, unknown> = {},
-    first = false,
-  ): Promise<Frame> {
+  request(command: string, body: string, options = "", first = false): Promise<Frame> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const id = this.#nextId++;
-    const frame = writeJson({ id, [command]: body, ...extra }, command);
+    // Protocol 1 has no ids: its answers are matched by order alone.
+    const frame =
+      this.#options.protocol === 2
+        ? `{"id":${id},"${command}":${body}${options}}`
+        : `{"${command}":${body}}`;
     return new Promise<Frame>((resolve, reject) => {
       const call: Call = { id, command, frame, resolve, reject, timer: undefined, state: "queued" };
       call.timer = setTimeout(() => this.#timeout(call), this.#options.requestTimeout);
@@ -183,6 +211,7 @@ export class Session {
       // (or, without reconnects, fail them as not run).
       for (const call of unanswered) call.state = "queued";
       this.#queue.unshift(...unanswered);
+      this.#resent += unanswered.length;
     } else {
       for (const call of unanswered) {
         call.state = "done";
@@ -219,6 +248,7 @@ export class Session {
           return;
         }
         this.#reconnecting = false;
+        this.#reconnects++;
         this.#attach(socket);
         this.#hooks.reconnected();
         this.#pump();
