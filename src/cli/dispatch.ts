@@ -1,4 +1,10 @@
-import { ConnectError, ConnectionLostError, connect, KvfleetError } from "kvfleet-client";
+import {
+  ConnectError,
+  ConnectionLostError,
+  connect,
+  KvfleetError,
+  RequestTimeoutError,
+} from "kvfleet-client";
 import { type FlagName, flagValue, type Parsed, UsageError } from "./args.ts";
 import { COMMANDS, type Command, type Db, Exit } from "./commands.ts";
 import { COMMON_FLAGS } from "./help.ts";
@@ -69,7 +75,13 @@ export function failure(out: Printer, error: unknown): number {
     out.error(error.message);
     return Exit.usage;
   }
-  if (error instanceof ConnectError || error instanceof ConnectionLostError) {
+  // A server that stops answering is as unreachable as one that refuses; the message says
+  // whether the request may have run.
+  const unreachable =
+    error instanceof ConnectError ||
+    error instanceof ConnectionLostError ||
+    error instanceof RequestTimeoutError;
+  if (unreachable) {
     out.error(error.message);
     return Exit.unreachable;
   }

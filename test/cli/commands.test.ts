@@ -165,6 +165,24 @@ describe("kvfleet commands against a real server", () => {
 });
 
 describe("exit codes", () => {
+  test("1 with the server's reason when the store fails (100: the memory limit)", async () => {
+    const full = startNode(["--max-memory=200"]);
+    try {
+      const refused = await kvfleet([
+        "--url",
+        full.url,
+        "set",
+        "k",
+        JSON.stringify("x".repeat(300)),
+      ]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toContain("100");
+    } finally {
+      await full.stop();
+    }
+  });
+
   test("3 when nobody listens, or the token is refused", async () => {
     const closed = await kvfleet(["count"], {
       env: { KVFLEET_URL: `ws://127.0.0.1:${freePort()}/` },
