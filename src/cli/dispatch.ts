@@ -2,11 +2,13 @@ import {
   ConnectError,
   ConnectionLostError,
   connect,
+  type Kvfleet,
   KvfleetError,
   RequestTimeoutError,
 } from "kvfleet-client";
 import { type FlagName, flagValue, type Parsed, UsageError } from "./args.ts";
-import { COMMANDS, type Command, type Db, Exit } from "./commands.ts";
+import { type Command, Exit } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
 import { COMMON_FLAGS } from "./help.ts";
 import type { Printer } from "./output.ts";
 
@@ -62,7 +64,7 @@ export function serverUrl(parsed: Parsed, env: Record<string, string | undefined
 }
 
 /** A connection for `reconnect`ing uses (watch, the shell) or one-shot ones. */
-export function open(url: string, token: string | undefined, reconnect: boolean): Promise<Db> {
+export function open(url: string, token: string | undefined, reconnect: boolean): Promise<Kvfleet> {
   return connect(url, { token: token === "" ? undefined : token, reconnect });
 }
 

@@ -1,6 +1,7 @@
 import { VERSION } from "../version.ts";
 import { FLAGS, type FlagName, type FlagSpec } from "./args.ts";
-import { COMMANDS, type Command } from "./commands.ts";
+import type { Command } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
 
 /** Flags every command takes. */
 export const COMMON_FLAGS: readonly FlagName[] = ["url", "json"];

@@ -1,7 +1,7 @@
-import { readJson, writeJson } from "kvfleet-client";
+import { type Kvfleet, readJson, writeJson } from "kvfleet-client";
 import { VERSION } from "../version.ts";
 import { given, parseArgs } from "./args.ts";
-import { type Db, Exit, type Job } from "./commands.ts";
+import { Exit, type Job } from "./command.ts";
 import { checkUsage, failure, findCommand, open, serverUrl } from "./dispatch.ts";
 import { commandHelp, helpText } from "./help.ts";
 import { processStdin } from "./input.ts";
@@ -22,7 +22,7 @@ const interrupted = (): Promise<void> =>
  */
 export async function run(argv: readonly string[], env: Record<string, string | undefined>) {
   let out = new Printer(false, processSink, writeJson);
-  let db: Db | undefined;
+  let db: Kvfleet | undefined;
   try {
     const parsed = parseArgs(argv);
     out = new Printer(given(parsed, "json"), processSink, writeJson);

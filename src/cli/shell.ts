@@ -2,10 +2,10 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
-import { readJson, writeJson } from "kvfleet-client";
+import { type Kvfleet, readJson, writeJson } from "kvfleet-client";
 import { VERSION } from "../version.ts";
 import { given, parseArgs, UsageError } from "./args.ts";
-import { COMMANDS, type Db } from "./commands.ts";
+import { COMMANDS } from "./commands.ts";
 import { checkUsage, failure, findCommand } from "./dispatch.ts";
 import { commandHelp, synopsis } from "./help.ts";
 import { Printer, processSink } from "./output.ts";
@@ -14,7 +14,7 @@ import { splitWords, unquote } from "./words.ts";
 const HISTORY_SIZE = 1000;
 
 export interface ShellOptions {
-  readonly db: Db;
+  readonly db: Kvfleet;
   readonly url: string;
   /** --json given when kvfleet started: every line's results as JSON. */
   readonly json: boolean;

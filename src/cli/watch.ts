@@ -1,6 +1,6 @@
 import type { KvfleetError } from "kvfleet-client";
 import { type Parsed, UsageError } from "./args.ts";
-import { Exit, type Job, type Session } from "./commands.ts";
+import { Exit, type Job, type Session } from "./command.ts";
 
 /**
  * `watch`: prints every change event under the prefixes and keys until interrupted, then
