@@ -63,9 +63,14 @@ export function serverUrl(parsed: Parsed, env: Record<string, string | undefined
   return url;
 }
 
-/** A connection for `reconnect`ing uses (watch, the shell) or one-shot ones. */
-export function open(url: string, token: string | undefined, reconnect: boolean): Promise<Kvfleet> {
-  return connect(url, { token: token === "" ? undefined : token, reconnect });
+/**
+ * The connection every command uses. The client's reconnects are on for all: a watch and the
+ * shell outlive a node's restart, and a one-shot command caught by a draining node (1001) is
+ * sent again to the next one, which the protocol makes safe; after any other close a write is
+ * never sent twice. Only the first attempt to connect is never repeated: exit 3 comes at once.
+ */
+export function open(url: string, token: string | undefined): Promise<Kvfleet> {
+  return connect(url, { token: token === "" ? undefined : token });
 }
 
 /**

@@ -44,9 +44,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
       job = await command.prepare({ words, parsed, stdin, decode: readJson });
     }
     const url = serverUrl(parsed, env);
-    // One-shot commands fail fast on a lost server; a watch and the shell live through restarts.
-    const lasting = command === undefined || command.name === "watch";
-    db = await open(url, env.KVFLEET_TOKEN, lasting);
+    db = await open(url, env.KVFLEET_TOKEN);
     if (job === undefined) return await shell({ db, url, json: out.json, env });
     return await job({ db, out, interrupted });
   } catch (error) {

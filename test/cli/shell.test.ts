@@ -76,6 +76,29 @@ describe("the shell, fed through stdin", () => {
     expect(help).toContain("Usage: kvfleet set KEY [VALUE] [--ttl MS]");
   });
 
+  test("outlives a restart of its server: the next command goes to the new one", async () => {
+    const port = freePort();
+    let first: TestNode | undefined = startNode([`--port=${port}`]);
+    const shell = start([], { env: { KVFLEET_URL: first.url } });
+    let second: TestNode | undefined;
+    try {
+      shell.process.stdin.write("set a 1\n");
+      await shell.until(({ stdout }) => stdout === "created\n");
+      await first.stop();
+      first = undefined;
+      second = startNode([`--port=${port}`]);
+      // A new memory store: "a" is gone there, which shows which server answered.
+      shell.process.stdin.write("has a\nset a 2\n");
+      await shell.until(({ stdout }) => stdout === "created\nno\ncreated\n");
+      shell.process.stdin.end();
+      expect(await shell.exited()).toBe(0);
+    } finally {
+      await shell.stop("SIGKILL");
+      await first?.stop();
+      await second?.stop();
+    }
+  });
+
   test("exits 3 when it cannot connect", async () => {
     const ran = await kvfleet([], {
       stdin: "count\n",
