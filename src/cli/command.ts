@@ -1,6 +1,6 @@
 import type { Kvfleet } from "kvfleet-client";
 import type { FlagName, Parsed } from "./args.ts";
-import type { Decode, Stdin } from "./input.ts";
+import type { Stdin } from "./input.ts";
 import type { Printer } from "./output.ts";
 
 /** Exit codes that scripts can test. */
@@ -12,7 +12,6 @@ export interface Invocation {
   readonly parsed: Parsed;
   /** Where a VALUE comes from when it is not an argument; undefined in the shell. */
   readonly stdin: Stdin;
-  readonly decode: Decode;
 }
 
 /** What a prepared command runs with: the one-shot command line and the shell give their own. */

@@ -43,20 +43,19 @@ const ttlOption = (parsed: Parsed): { ttl?: number } => {
  * (`checkUsage` refuses it elsewhere), read now; one answer, printed as `perKey` prints.
  */
 async function writeJob<T>(
-  { words, parsed, stdin, decode }: Invocation,
+  { words, parsed, stdin }: Invocation,
   send: (db: Kvfleet, key: string, value: JsonValue, options: { ttl?: number }) => Promise<T>,
   show: (result: T) => Shown,
 ): Promise<Job> {
   const key = words[0] as string;
   const options = ttlOption(parsed);
-  // The client's reader made it, so it is a JsonValue; `Decode` only promises `unknown`.
-  const value = (await readValue(words[1], stdin, decode)) as JsonValue;
+  const value = await readValue(words[1], stdin);
   return perKey([key], (db) => send(db, key, value, options), show);
 }
 
 /** A key that is not there, for `get` and `ttl`: no data, so a note in text mode. */
 function notFound(out: Printer, key: string): number {
-  out.absent(`kvfleet: ${JSON.stringify(key)} not found`, { key, found: false });
+  out.absent(`${JSON.stringify(key)} not found`, { key, found: false });
   return Exit.notDone;
 }
 

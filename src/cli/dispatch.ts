@@ -79,7 +79,7 @@ export function open(url: string, token: string | undefined): Promise<Kvfleet> {
  */
 export function failure(out: Printer, error: unknown): number {
   if (error instanceof UsageError) {
-    out.error(error.message);
+    out.note(error.message);
     return Exit.usage;
   }
   // A server that stops answering is as unreachable as one that refuses; the message says
@@ -89,11 +89,11 @@ export function failure(out: Printer, error: unknown): number {
     error instanceof ConnectionLostError ||
     error instanceof RequestTimeoutError;
   if (unreachable) {
-    out.error(error.message);
+    out.note(error.message);
     return Exit.unreachable;
   }
   if (error instanceof KvfleetError) {
-    out.error(error.message);
+    out.note(error.message);
     return Exit.notDone;
   }
   throw error;

@@ -1,7 +1,5 @@
+import { type JsonValue, readJson } from "kvfleet-client";
 import { UsageError } from "./args.ts";
-
-/** A lossless JSON reader (the client's): big integers, long fractions and member order kept. */
-export type Decode = (text: string) => unknown;
 
 /** Where a command's VALUE comes from when the command line has none, or says `-`. */
 export type Stdin = (() => Promise<string>) | undefined;
@@ -9,9 +7,10 @@ export type Stdin = (() => Promise<string>) | undefined;
 /**
  * The JSON value a command writes: its argument, or all of stdin when the argument is absent
  * or `-` (`echo '{"a":1}' | kvfleet set k`). The shell has no stdin of its own to give: there
- * the value must be on the line.
+ * the value must be on the line. The client's reader keeps its numbers exact (big integers,
+ * long fractions) and its member order.
  */
-export async function readValue(word: string | undefined, stdin: Stdin, decode: Decode) {
+export async function readValue(word: string | undefined, stdin: Stdin): Promise<JsonValue> {
   let text = word;
   let from = "VALUE";
   if (text === undefined || text === "-") {
@@ -21,7 +20,7 @@ export async function readValue(word: string | undefined, stdin: Stdin, decode: 
   }
   if (text.trim() === "") throw new UsageError(`${from} is empty: give a JSON value`);
   try {
-    return decode(text);
+    return readJson(text);
   } catch (error) {
     // A bare word is the likeliest slip: say how a string is written.
     const word = text.trim();

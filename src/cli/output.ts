@@ -1,30 +1,20 @@
-/** Where lines go: stdout and stderr for a command, the terminal for the shell. */
-export interface Sink {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-/** A JSON writer that keeps values exact (big integers, member order): the client's. */
-export type Encode = (value: unknown) => string;
+import { writeJson } from "kvfleet-client";
 
 /**
  * What every command prints goes through here, so that `--json` is one mode of one place:
- * in text mode a result is its words, in JSON mode one line of its fields.
+ * in text mode a result is its words, in JSON mode one line of its fields. JSON is written by
+ * the client's writer, which keeps numbers exact (big integers, long fractions) and member order.
  */
 export class Printer {
   readonly json: boolean;
-  readonly #sink: Sink;
-  readonly #encode: Encode;
 
-  constructor(json: boolean, sink: Sink, encode: Encode) {
+  constructor(json: boolean) {
     this.json = json;
-    this.#sink = sink;
-    this.#encode = encode;
   }
 
   /** A result: `text` on stdout, or with --json its `fields` as one line. */
   result(text: string, fields: Record<string, unknown>): void {
-    this.#sink.out(this.json ? this.#encode(fields) : text);
+    writeOut(this.json ? writeJson(fields) : text);
   }
 
   /**
@@ -32,23 +22,18 @@ export class Printer {
    * other, in text mode a note on stderr, so that `v=$(kvfleet get k)` captures values only.
    */
   absent(text: string, fields: Record<string, unknown>): void {
-    if (this.json) this.#sink.out(this.#encode(fields));
-    else this.#sink.err(text);
+    if (this.json) writeOut(writeJson(fields));
+    else this.note(text);
   }
 
   /** A value as text: exact JSON on one line. */
   value(value: unknown): string {
-    return this.#encode(value);
+    return writeJson(value);
   }
 
-  /** A note for the person watching, on stderr in either mode: not a result. */
+  /** An error, a refusal or a note for the person watching: text on stderr in either mode. */
   note(text: string): void {
-    this.#sink.err(`kvfleet: ${text}`);
-  }
-
-  /** An error or a refusal, always text on stderr: scripts read the exit code. */
-  error(message: string): void {
-    this.#sink.err(`kvfleet: ${message}`);
+    process.stderr.write(`kvfleet: ${text}\n`);
   }
 }
 
@@ -61,16 +46,13 @@ function readerGone(error: unknown): void {
   process.exit(0);
 }
 
+// A write to a closed pipe fails either at once or later, on the stream.
 process.stdout.on("error", readerGone);
 
-/** The process's own stdout and stderr. */
-export const processSink: Sink = {
-  out(line) {
-    try {
-      process.stdout.write(`${line}\n`);
-    } catch (error) {
-      readerGone(error);
-    }
-  },
-  err: (line) => process.stderr.write(`${line}\n`),
-};
+function writeOut(line: string): void {
+  try {
+    process.stdout.write(`${line}\n`);
+  } catch (error) {
+    readerGone(error);
+  }
+}

@@ -1,11 +1,11 @@
-import { type Kvfleet, readJson, writeJson } from "kvfleet-client";
+import type { Kvfleet } from "kvfleet-client";
 import { VERSION } from "../version.ts";
 import { given, parseArgs } from "./args.ts";
 import { Exit, type Job } from "./command.ts";
 import { checkUsage, failure, findCommand, open, serverUrl } from "./dispatch.ts";
 import { commandHelp, helpText } from "./help.ts";
 import { processStdin } from "./input.ts";
-import { Printer, processSink } from "./output.ts";
+import { Printer } from "./output.ts";
 import { shell } from "./shell.ts";
 
 /** Resolves on SIGINT or SIGTERM: how a watch on the command line is ended. */
@@ -21,11 +21,11 @@ const interrupted = (): Promise<void> =>
  * exit code.
  */
 export async function run(argv: readonly string[], env: Record<string, string | undefined>) {
-  let out = new Printer(false, processSink, writeJson);
+  let out = new Printer(false);
   let db: Kvfleet | undefined;
   try {
     const parsed = parseArgs(argv);
-    out = new Printer(given(parsed, "json"), processSink, writeJson);
+    out = new Printer(given(parsed, "json"));
     const [name, ...words] = parsed.words;
     if (given(parsed, "version")) {
       console.log(VERSION);
@@ -41,7 +41,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     let job: Job | undefined;
     if (command !== undefined) {
       checkUsage(command, words, parsed);
-      job = await command.prepare({ words, parsed, stdin, decode: readJson });
+      job = await command.prepare({ words, parsed, stdin });
     }
     const url = serverUrl(parsed, env);
     db = await open(url, env.KVFLEET_TOKEN);

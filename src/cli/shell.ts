@@ -2,13 +2,13 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
-import { type Kvfleet, readJson, writeJson } from "kvfleet-client";
+import type { Kvfleet } from "kvfleet-client";
 import { VERSION } from "../version.ts";
 import { given, parseArgs, UsageError } from "./args.ts";
 import { COMMANDS } from "./commands.ts";
 import { checkUsage, failure, findCommand } from "./dispatch.ts";
 import { commandHelp, synopsis } from "./help.ts";
-import { Printer, processSink } from "./output.ts";
+import { Printer } from "./output.ts";
 import { splitWords, unquote } from "./words.ts";
 
 const HISTORY_SIZE = 1000;
@@ -43,7 +43,7 @@ export async function shell(options: ShellOptions): Promise<number> {
       return [hits, line];
     },
   });
-  const out = new Printer(options.json, processSink, writeJson);
+  const out = new Printer(options.json);
   if (terminal) {
     out.note(`${VERSION} connected to ${options.url}; help lists the commands, quit leaves`);
     rl.setPrompt(`${new URL(options.url).host}> `);
@@ -61,7 +61,7 @@ export async function shell(options: ShellOptions): Promise<number> {
 
 /** Runs one line; true when it asked to leave. A failure is printed and the shell goes on. */
 async function runLine(line: string, options: ShellOptions, rl: Interface): Promise<boolean> {
-  let out = new Printer(options.json, processSink, writeJson);
+  let out = new Printer(options.json);
   try {
     const parsed = parseArgs(splitWords(line));
     const [name, ...rest] = parsed.words;
@@ -87,12 +87,11 @@ async function runLine(line: string, options: ShellOptions, rl: Interface): Prom
     const flags = Object.fromEntries(
       Object.entries(parsed.flags).map(([name, values]) => [name, values.map(unquote)]),
     );
-    if (given(parsed, "json")) out = new Printer(true, processSink, writeJson);
+    if (given(parsed, "json")) out = new Printer(true);
     const job = await command.prepare({
       words,
       parsed: { words, flags },
       stdin: undefined,
-      decode: readJson,
     });
     await job({ db: options.db, out, interrupted: () => interrupt(rl) });
   } catch (error) {
