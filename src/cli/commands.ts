@@ -5,6 +5,7 @@ import { readValue } from "./input.ts";
 import type { Printer } from "./output.ts";
 import { watch } from "./watch.ts";
 
+/** The longest ttl and KV_EXPIRE the protocol accepts, in ms: checked here to exit 2 early. */
 const TEN_YEARS = 315_360_000_000;
 
 /** `text` for one key, `key<TAB>text` when a command got several, so lines say whose they are. */
