@@ -67,6 +67,19 @@ describe("kvfleet watch", () => {
     expect(json.stderr()).toBe('kvfleet: watching prefix "room:"; interrupt (Ctrl-C) to stop\n');
   });
 
+  test("an expiry prints expire", async () => {
+    const w = start(["watch", "--key", "brief"], { env: { KVFLEET_URL: node.url } });
+    try {
+      await watching(w);
+      await db.set("brief", true, { ttl: 50 });
+      // The memory store reclaims an expired key within about a second.
+      await w.until(({ stdout }) => stdout === "set\tbrief\ttrue\nexpire\tbrief\n");
+      expect(await w.stop("SIGINT")).toBe(0);
+    } finally {
+      await w.stop("SIGKILL");
+    }
+  });
+
   test("lives through a restart of its server: prints reset, then the changes after it", async () => {
     const port = freePort();
     let first: TestNode | undefined = startNode([`--port=${port}`]);
