@@ -30,12 +30,14 @@ export interface ShellOptions {
  */
 export async function shell(options: ShellOptions): Promise<number> {
   const terminal = process.stdin.isTTY === true;
+  // An empty KVFLEET_HISTORY keeps no history, as HISTFILE= does in bash.
   const historyFile = options.env.KVFLEET_HISTORY ?? join(homedir(), ".kvfleet_history");
+  const keepHistory = terminal && historyFile !== "";
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal,
-    history: terminal ? loadHistory(historyFile) : [],
+    history: keepHistory ? loadHistory(historyFile) : [],
     historySize: HISTORY_SIZE,
     completer: (line: string) => {
       const names = [...COMMANDS.map((c) => c.name), "help", "quit"];
@@ -50,7 +52,7 @@ export async function shell(options: ShellOptions): Promise<number> {
     rl.prompt();
   }
   for await (const line of rl) {
-    if (terminal && line.trim() !== "") saveHistory(historyFile, line);
+    if (keepHistory && line.trim() !== "") saveHistory(historyFile, line);
     const done = await runLine(line, options, rl);
     if (done) break;
     if (terminal) rl.prompt();
