@@ -1,6 +1,6 @@
 import type { Kvfleet } from "kvfleet-client";
 import { VERSION } from "../version.ts";
-import { given, parseArgs } from "./args.ts";
+import { given, parseArgs, UsageError } from "./args.ts";
 import { Exit, type Job } from "./command.ts";
 import { checkUsage, failure, findCommand, open, serverUrl } from "./dispatch.ts";
 import { commandHelp, helpText } from "./help.ts";
@@ -42,6 +42,10 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     if (command !== undefined) {
       checkUsage(command, words, parsed);
       job = await command.prepare({ words, parsed, stdin });
+    } else {
+      // The shell takes only where to connect and how to print; `kvfleet --ttl 5` is a slip.
+      const stray = Object.keys(parsed.flags).find((flag) => flag !== "url" && flag !== "json");
+      if (stray !== undefined) throw new UsageError(`--${stray} needs a command`);
     }
     const url = serverUrl(parsed, env);
     db = await open(url, env.KVFLEET_TOKEN);

@@ -216,6 +216,7 @@ describe("exit codes", () => {
       [["watch"], "watch needs --prefix P or --key K"],
       [["keys", "--prefix", "a", "--prefix", "b"], "keys takes one --prefix"],
       [["--url", "http://127.0.0.1:1/", "count"], "--url must be a ws:// or wss:// URL"],
+      [["--ttl", "5"], "--ttl needs a command"],
     ];
     // Nobody listens there: a usage error must come before any connection attempt.
     const unreachable = { KVFLEET_URL: `ws://127.0.0.1:${freePort()}/` };
