@@ -47,7 +47,8 @@ interface Call {
   readonly frame: string;
   readonly resolve: (answer: Frame) => void;
   readonly reject: (error: KvfleetError) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** When it times out (Date.now() ms). */
+  readonly deadline: number;
   /** "done": answered, failed or timed out; an answer that still comes is dropped. */
   state: "queued" | "sent" | "done";
 }
@@ -71,6 +72,13 @@ export class Session {
   #ended: KvfleetError | undefined;
   #reconnects = 0;
   #resent = 0;
+  /**
+   * Calls not done yet, oldest first: all have the same timeout, so the
+   * first is the next to time out, and one timer serves them all (a timer
+   * per call costs more than the rest of a call's bookkeeping).
+   */
+  readonly #waiting = new Set<Call>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(options: SessionOptions, hooks: SessionHooks) {
     this.#options = options;
@@ -118,8 +126,10 @@ export class Session {
         ? `{"id":${id},"${command}":${body}${options}}`
         : `{"${command}":${body}}`;
     return new Promise<Frame>((resolve, reject) => {
-      const call: Call = { id, command, frame, resolve, reject, timer: undefined, state: "queued" };
-      call.timer = setTimeout(() => this.#timeout(call), this.#options.requestTimeout);
+      const deadline = Date.now() + this.#options.requestTimeout;
+      const call: Call = { id, command, frame, resolve, reject, deadline, state: "queued" };
+      this.#waiting.add(call);
+      if (this.#timer === undefined) this.#arm();
       if (first) this.#queue.unshift(call);
       else this.#queue.push(call);
       if (this.#socket === undefined) this.#reconnect();
@@ -157,7 +167,7 @@ export class Session {
   #receive(text: string): void {
     let frame: Frame;
     try {
-      frame = readJson(text, { bigints: this.#options.bigints }) as Frame;
+      frame = readJson(text, this.#options) as Frame;
     } catch {
       return; // Not from a kvfleet server; nothing to match it to.
     }
@@ -175,8 +185,7 @@ export class Session {
   }
 
   #settle(call: Call, frame: Frame): void {
-    call.state = "done";
-    clearTimeout(call.timer);
+    this.#finish(call);
     const error = frame.KV_ERR as { st?: unknown; m?: unknown } | undefined;
     if (error === undefined) {
       call.resolve(frame);
@@ -186,11 +195,34 @@ export class Session {
     }
   }
 
+  /** Arms the timer for the oldest waiting call, if any. */
+  #arm(): void {
+    const oldest = this.#waiting.values().next().value;
+    this.#timer =
+      oldest === undefined
+        ? undefined
+        : setTimeout(() => this.#expire(), Math.max(0, oldest.deadline - Date.now()));
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const call of this.#waiting) {
+      if (call.deadline > now) break;
+      this.#timeout(call);
+    }
+    this.#arm();
+  }
+
+  /** Marks a call done: it no longer times out, and an answer that still comes is dropped. */
+  #finish(call: Call): void {
+    call.state = "done";
+    this.#waiting.delete(call);
+  }
+
   #timeout(call: Call): void {
-    if (call.state === "done") return;
     const sent = call.state === "sent";
     if (!sent) this.#queue = this.#queue.filter((c) => c !== call);
-    call.state = "done";
+    this.#finish(call);
     const ms = this.#options.requestTimeout;
     call.reject(
       new RequestTimeoutError(
@@ -214,8 +246,7 @@ export class Session {
       this.#resent += unanswered.length;
     } else {
       for (const call of unanswered) {
-        call.state = "done";
-        clearTimeout(call.timer);
+        this.#finish(call);
         call.reject(
           new ConnectionLostError(
             `${call.command}: the connection closed (${code}) before the answer; it may or may not have run`,
@@ -273,11 +304,12 @@ export class Session {
     const calls = [...this.#inFlight.values(), ...this.#queue];
     this.#inFlight.clear();
     this.#queue = [];
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const call of calls) {
       if (call.state === "done") continue;
       const sent = call.state === "sent";
-      call.state = "done";
-      clearTimeout(call.timer);
+      this.#finish(call);
       call.reject(
         sent
           ? new ConnectionLostError(
