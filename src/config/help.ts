@@ -41,7 +41,7 @@ function columns(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
-function helpText(): string {
+function helpText(usage: string): string {
   const rows = settingLines().map((s) => [
     s.flag ?? "",
     s.env.join(", "),
@@ -52,7 +52,7 @@ function helpText(): string {
   return [
     `kvfleet ${VERSION}: a JSON key-value server over WebSockets.`,
     "",
-    "Usage: bun run start [--flag=VALUE | --flag VALUE]...",
+    `Usage: ${usage} [--flag=VALUE | --flag VALUE]...`,
     "",
     "Each setting comes from, strongest first: its flag, its environment variable, the config",
     `file (--${CONFIG_FLAG}=FILE or ${CONFIG_ENV}: JSON, fields as below), its default.`,
@@ -64,10 +64,11 @@ function helpText(): string {
 
 /**
  * The text `--help` (`-h`) or `--version` asks for, if the arguments hold one. As in most
- * tools, either wins over every other argument, valid or not.
+ * tools, either wins over every other argument, valid or not. `usage` is the command that
+ * starts the server, as the caller was run (`bun run start`, `kvfleet serve`).
  */
-export function infoRequested(argv: readonly string[]): string | undefined {
-  if (argv.includes("--help") || argv.includes("-h")) return helpText();
+export function infoRequested(argv: readonly string[], usage: string): string | undefined {
+  if (argv.includes("--help") || argv.includes("-h")) return helpText(usage);
   if (argv.includes("--version")) return VERSION;
   return undefined;
 }

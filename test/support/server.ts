@@ -109,17 +109,29 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
 }
 
 /** Runs the server to completion, for start-up errors: its exit code and output. */
-export async function runServer(
+export function runServer(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bun", MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdin: "ignore",
+  return runToEnd(["bun", MAIN, ...args], { env });
+}
+
+/**
+ * Runs `cmd` with only PATH and HOME of this environment besides `env`, `stdin` as its input
+ * (none when absent), to its end: its exit code and output. Killed after `timeoutMs`, so that
+ * a hang fails its test rather than stalling the suite.
+ */
+export async function runToEnd(
+  cmd: string[],
+  options: { env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(cmd, {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
+    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
     stdout: "pipe",
     stderr: "pipe",
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 10_000);
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
