@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { StoreConfig } from "../config/config.ts";
+import type { StoreEvents } from "./store.ts";
 import { polyfillTracingChannel } from "./tracing-polyfill.ts";
 
 /** The `redis` variant of the store configuration. */
@@ -79,4 +80,25 @@ function credentials(url: URL): { username?: string; password?: string } {
   if (url.username !== "") out.username = decodeURIComponent(url.username);
   if (url.password !== "") out.password = decodeURIComponent(url.password);
   return out;
+}
+
+/** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */
+export function watchState(client: Redis | Cluster, events: StoreEvents): void {
+  let up: boolean | undefined;
+  let reason = "not connected";
+  const down = () => {
+    if (up === false) return;
+    up = false;
+    events.down(reason);
+  };
+  client.on("ready", () => {
+    if (up === true) return;
+    up = true;
+    events.up();
+  });
+  client.on("error", (err: Error) => {
+    reason = err.message;
+    if (up === undefined) down();
+  });
+  client.on("close", down);
 }

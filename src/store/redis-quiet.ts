@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import { LOST_MESSAGE, LOUD_MESSAGE, quietChannel, singleChannel } from "./redis-channels.ts";
+import type { Lane } from "./redis-lane.ts";
 
 /** How often a loud node tries to become quiet again. */
 const TRY_EVERY = 1000;
@@ -134,4 +135,16 @@ export class Quiet {
     if (this.#state === "quiet" || this.#state === "leaving") this.#owesLost = true;
     this.#state = "loud";
   }
+}
+
+/** The quiet switch of a single Redis, its barrier a PING behind the lane's commands. */
+export function quietSwitch(client: Redis, lane: Lane): Quiet {
+  return new Quiet(client.options, {
+    barrier: () =>
+      lane.connection.send(["PING"]).then(
+        () => true,
+        () => false,
+      ),
+    call: (command, ...args) => client.call(command, ...args),
+  });
 }

@@ -71,3 +71,18 @@ export function probeTargets(
     return slot === undefined ? [] : [[slotKey(slot), slotChannel(slot)]];
   });
 }
+
+/**
+ * Slots the client's map gives `node`, each as its key and its channel, for
+ * the clear script to publish on (the first one the master still holds):
+ * the first slot of each of its ranges, at most 8.
+ */
+export function clearSlots(cluster: Cluster, node: Redis): string[] {
+  const self = `${node.options.host}:${node.options.port}`;
+  const out: string[] = [];
+  for (let slot = 0; slot < cluster.slots.length && out.length < 16; slot++) {
+    if (cluster.slots[slot]?.[0] !== self || cluster.slots[slot - 1]?.[0] === self) continue;
+    out.push(slotKey(slot), slotChannel(slot));
+  }
+  return out;
+}

@@ -1,14 +1,15 @@
 import calculateSlot from "cluster-key-slot";
 import type { Cluster, Redis } from "ioredis";
 import { Coalescer } from "./redis-batch.ts";
-import { keyChannels, singleChannel, slotChannel, slotKey } from "./redis-channels.ts";
+import { keyChannels, singleChannel, slotChannel } from "./redis-channels.ts";
 import { RedisEvents } from "./redis-events.ts";
 import { redisKeys } from "./redis-key-form.ts";
 import { listKeys } from "./redis-keys.ts";
 import { type Lane, openLane } from "./redis-lane.ts";
 import { type Channels, ioredisRunner, type Operations, operations } from "./redis-operations.ts";
-import { Quiet } from "./redis-quiet.ts";
+import { type Quiet, quietSwitch } from "./redis-quiet.ts";
 import { defineScripts, scriptSources } from "./redis-scripts.ts";
+import { clearSlots } from "./redis-topology.ts";
 import type {
   AddStatus,
   AppendStatus,
@@ -27,6 +28,9 @@ import type {
 } from "./store.ts";
 
 export { connectRedis, type RedisStoreConfig } from "./redis-client.ts";
+
+import { watchState } from "./redis-client.ts";
+
 export { redisKey } from "./redis-key-form.ts";
 
 /** Used when the client has no `commandTimeout`, as the config's default. */
@@ -306,52 +310,4 @@ export class RedisStore implements Store {
     });
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   }
-}
-
-/**
- * Slots the client's map gives `node`, each as its key and its channel, for
- * the clear script to publish on (the first one the master still holds):
- * the first slot of each of its ranges, at most 8.
- */
-function clearSlots(cluster: Cluster, node: Redis): string[] {
-  const self = `${node.options.host}:${node.options.port}`;
-  const out: string[] = [];
-  for (let slot = 0; slot < cluster.slots.length && out.length < 16; slot++) {
-    if (cluster.slots[slot]?.[0] !== self || cluster.slots[slot - 1]?.[0] === self) continue;
-    out.push(slotKey(slot), slotChannel(slot));
-  }
-  return out;
-}
-
-/** The quiet switch of a single Redis, its barrier a PING behind the lane's commands. */
-function quietSwitch(client: Redis, lane: Lane): Quiet {
-  return new Quiet(client.options, {
-    barrier: () =>
-      lane.connection.send(["PING"]).then(
-        () => true,
-        () => false,
-      ),
-    call: (command, ...args) => client.call(command, ...args),
-  });
-}
-
-/** Reports transitions only: a Redis that stays down errors on every reconnect attempt. */
-function watchState(client: Redis | Cluster, events: StoreEvents): void {
-  let up: boolean | undefined;
-  let reason = "not connected";
-  const down = () => {
-    if (up === false) return;
-    up = false;
-    events.down(reason);
-  };
-  client.on("ready", () => {
-    if (up === true) return;
-    up = true;
-    events.up();
-  });
-  client.on("error", (err: Error) => {
-    reason = err.message;
-    if (up === undefined) down();
-  });
-  client.on("close", down);
 }
