@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { Status } from "../protocol/status.ts";
 import type { Operation } from "./redis-batch.ts";
-import type { ScriptName } from "./redis-scripts.ts";
+import type { GroupWrite, ScriptName } from "./redis-scripts.ts";
 import type {
   AddStatus,
   AppendStatus,
@@ -110,12 +110,15 @@ export function operations(
     for (const column of columns) for (const x of column) args.push(x);
     return run.script(name, keys[0] as string, args) as Promise<unknown[]>;
   };
-  const many = (name: ScriptName) => (keys: string[], values: string[]) =>
-    group(name, keys, values, channels.of(keys));
+  const many = (name: GroupWrite) => (keys: string[], values: string[]) =>
+    quiet() ? group(`${name}Quiet`, keys, values) : group(name, keys, values, channels.of(keys));
   const keysOnly = (name: ScriptName) => (keys: string[]) => group(name, keys);
-  const removes = (name: ScriptName) => (keys: string[]) => group(name, keys, channels.of(keys));
-  const timed = (name: ScriptName) => (keys: string[], values: string[], ttls: number[]) =>
-    group(name, keys, values, ttls, channels.of(keys));
+  const removes = (name: GroupWrite) => (keys: string[]) =>
+    quiet() ? group(`${name}Quiet`, keys) : group(name, keys, channels.of(keys));
+  const timed = (name: GroupWrite) => (keys: string[], values: string[], ttls: number[]) =>
+    quiet()
+      ? group(`${name}Quiet`, keys, values, ttls)
+      : group(name, keys, values, ttls, channels.of(keys));
   // KV_EXPIRE has no value: its ms go where a value would (see EXPIRE_MANY_LUA).
   const msOnly = (name: ScriptName) => (keys: string[], _values: string[], ms: number[]) =>
     group(name, keys, ms);

@@ -66,7 +66,8 @@ interface PerKey {
  */
 function forEachKey(flags: string, { one, prelude = "", columns = 2, publisher }: PerKey): string {
   const args = ["ARGV[1 + i]", "ARGV[1 + n + i]", "ARGV[1 + 2 * n + i]"].slice(0, columns);
-  let events = "";
+  // Without a publisher, as a quiet node runs them: no count, no publish.
+  let events = "local function changed() end";
   if (publisher !== undefined) {
     const channel = publisher === SINGLE ? "ARGV[#ARGV]" : `ARGV[1 + ${columns} * n + i]`;
     events = emitter(publisher, channel);
@@ -87,9 +88,6 @@ return out`;
 /** The Lua of every script, for one kind of deployment; the names are ioredis commands. */
 function scripts(publisher: Publisher) {
   const lone = publisher === SINGLE ? SINGLE_LONE : loneScripts(publisher, APPEND_FUNCTION);
-  const cross = "allow-cross-slot-keys";
-  const writes = (one: string, columns: 1 | 2 | 3 = 2, prelude = "") =>
-    forEachKey(cross, { one, columns, prelude, publisher });
   return {
     kvfleetSet: lone.set,
     kvfleetSetPx: lone.setPx,
@@ -102,38 +100,70 @@ function scripts(publisher: Publisher) {
     kvfleetSetQuiet: SET_QUIET_LUA,
     kvfleetSetPxQuiet: SET_PX_QUIET_LUA,
     kvfleetProbe: probeScript(publisher),
-    /** Per key: 1 when the key existed, 0 when it was new (see SET_AND_REPORT_LUA). */
-    kvfleetSetMany: writes(
-      "local old = redis.call('SET', key, value, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
-    ),
-    /** Per key: 1 when stored, 0 when the key existed. */
-    kvfleetAddMany: writes(
-      "if redis.call('SET', key, value, 'NX') then changed(i, 's', key, value) return 1 end return 0",
-    ),
-    /** Per key: 1 when the key existed, 0 when it was new; it expires `ttl` ms from now. */
-    kvfleetSetPxMany: writes(
-      "local old = redis.call('SET', key, value, 'PX', ttl, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
-      3,
-    ),
-    /** Per key: 1 when stored (expiring `ttl` ms from now), 0 when the key existed. */
-    kvfleetAddPxMany: writes(
-      "if redis.call('SET', key, value, 'PX', ttl, 'NX') then changed(i, 's', key, value) return 1 end return 0",
-      3,
-    ),
-    /** Per key: 1, 22 or 41 (see `redis-append-lua.ts`). */
-    kvfleetAppendMany: writes(
-      "local st, combined = append(key, value) if combined then changed(i, 'a', key, combined) end return st",
-      2,
-      APPEND_FUNCTION,
-    ),
-    /** Per key: 1 or 0. Runs at maxmemory too: removing must always work. */
-    kvfleetDelMany: forEachKey(`allow-oom,${cross}`, {
-      one: "if redis.call('DEL', key) == 0 then return 0 end changed(i, 'r', key) return 1",
-      columns: 1,
-      publisher,
-    }),
+    ...groupWrites(publisher),
+    ...quietGroupWrites(),
     ...UNCHANGING,
   };
+}
+
+/** What each group write script does per key (`one`), its columns and prelude. */
+const GROUP_WRITES = {
+  /** Per key: 1 when the key existed, 0 when it was new (see SET_AND_REPORT_LUA). */
+  kvfleetSetMany: {
+    one: "local old = redis.call('SET', key, value, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
+  },
+  /** Per key: 1 when stored, 0 when the key existed. */
+  kvfleetAddMany: {
+    one: "if redis.call('SET', key, value, 'NX') then changed(i, 's', key, value) return 1 end return 0",
+  },
+  /** Per key: 1 when the key existed, 0 when it was new; it expires `ttl` ms from now. */
+  kvfleetSetPxMany: {
+    one: "local old = redis.call('SET', key, value, 'PX', ttl, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
+    columns: 3,
+  },
+  /** Per key: 1 when stored (expiring `ttl` ms from now), 0 when the key existed. */
+  kvfleetAddPxMany: {
+    one: "if redis.call('SET', key, value, 'PX', ttl, 'NX') then changed(i, 's', key, value) return 1 end return 0",
+    columns: 3,
+  },
+  /** Per key: 1, 22 or 41 (see `redis-append-lua.ts`). */
+  kvfleetAppendMany: {
+    one: "local st, combined = append(key, value) if combined then changed(i, 'a', key, combined) end return st",
+    prelude: APPEND_FUNCTION,
+  },
+  /** Per key: 1 or 0. Runs at maxmemory too (`allow-oom`): removing must always work. */
+  kvfleetDelMany: {
+    one: "if redis.call('DEL', key) == 0 then return 0 end changed(i, 'r', key) return 1",
+    columns: 1,
+    removes: true,
+  },
+} satisfies Record<string, Omit<PerKey, "publisher"> & { removes?: boolean }>;
+
+export type GroupWrite = keyof typeof GROUP_WRITES;
+
+/** The group write scripts, publishing their changes through `publisher`, or not at all. */
+function groupWrites(publisher: Publisher | undefined): Record<GroupWrite, string> {
+  const out = {} as Record<GroupWrite, string>;
+  for (const [name, spec] of Object.entries(GROUP_WRITES) as [
+    GroupWrite,
+    (typeof GROUP_WRITES)[GroupWrite],
+  ][]) {
+    const flags = "removes" in spec ? "allow-oom,allow-cross-slot-keys" : "allow-cross-slot-keys";
+    out[name] = forEachKey(flags, { ...spec, publisher });
+  }
+  return out;
+}
+
+/**
+ * A quiet node's group writes (see `redis-quiet.ts`): the same scripts
+ * without the count and the publish, taking no channels, as before events.
+ */
+function quietGroupWrites(): Record<`${GroupWrite}Quiet`, string> {
+  const out = {} as Record<`${GroupWrite}Quiet`, string>;
+  for (const [name, lua] of Object.entries(groupWrites(undefined))) {
+    out[`${name as GroupWrite}Quiet`] = lua;
+  }
+  return out;
 }
 
 /**

@@ -47,7 +47,7 @@ afterEach(async () => {
 afterAll(() => server?.stop());
 
 describe("lone writes while no node watches", () => {
-  test("are the plain commands: SET NX, DEL, and the set script that publishes nothing", async () => {
+  test("are the plain commands: SET NX, DEL, and scripts that neither count nor publish", async () => {
     const store = await open();
     await quiet(store);
     const k = id();
@@ -58,11 +58,14 @@ describe("lone writes while no node watches", () => {
     expect(await store.remove([k])).toEqual([Status.KeyRemoved]);
     expect(await store.remove([k])).toEqual([Status.KeyNotExist]);
     expect(await store.add([k], ["4"], 60_000)).toEqual([Status.KeySet]);
+    const group = [id(), id(), id()];
+    expect(await store.set(group, ["1", "2", "3"])).toEqual(group.map(() => Status.KeySet));
+    expect(await store.remove(group)).toEqual(group.map(() => Status.KeyRemoved));
     const after = await calls();
     const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
-    expect(delta("evalsha")).toBe(1);
-    expect(delta("set")).toBe(4);
-    expect(delta("del")).toBe(2);
+    expect(delta("evalsha")).toBe(3);
+    expect(delta("set")).toBe(7);
+    expect(delta("del")).toBe(5);
     expect(delta("pubsub|numsub")).toBe(0);
   });
 
