@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { redisCli } from "../test/support/redis.ts";
 import { prefill } from "./client.ts";
 import { consoleTable } from "./format.ts";
-import { runLoad } from "./load.ts";
+import { type LoadResult, runLoad } from "./load.ts";
 import {
   cpuMeter,
   loadAverage,
@@ -40,7 +40,7 @@ export const V2_SCENARIOS = "set:64x32,get:64x32,get10:64x32,set:1x1,get:1x1";
 
 const shapeText = (s: ProtocolScenario) => `${s.connections}x${s.window}`;
 /** The middle value, or the mean of the two middle ones. */
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const half = sorted.length >> 1;
   if (sorted.length % 2 === 1) return sorted[half] as number;
@@ -110,34 +110,21 @@ const summary = (cores: number) =>
     ["", -10, (r) => (median(r.ratios) >= V2_TARGET ? "" : `< ${V2_TARGET}`)],
   ]);
 
-interface Node {
+/** A node of a comparison, on one store, with the Redis processes it uses. */
+export interface Node {
   store: StoreType;
   node: SpawnedServer;
   redisPids: number[];
 }
 
-/** One load of a scenario in one version, its CPU measured while recorded. */
-async function sample(
+/** One load on a node, with the node's, Redis's and this process's CPU measured while it records. */
+export async function measure(
   { node, redisPids }: Node,
-  scenario: ProtocolScenario,
-  protocol: Protocol,
   first: boolean,
-  settings: ProtocolSettings,
+  load: (onMeasure: () => void) => Promise<LoadResult>,
 ): Promise<ProtocolSample> {
   const meter = cpuMeter([node.pid], redisPids);
-  const { seconds, warmup, keys, valueSize } = settings;
-  const result = await runLoad({
-    urls: [node.url],
-    connections: scenario.connections,
-    window: scenario.window,
-    seconds,
-    warmup,
-    op: scenario.op,
-    protocol,
-    keys,
-    valueSize,
-    onMeasure: meter.start,
-  });
+  const result = await load(meter.start);
   const cpu = meter.stop(result.ops);
   if (result.errors > 0)
     console.log(`  ! ${result.errors} errors: ${result.errorSamples.slice(0, 2).join(" | ")}`);
@@ -151,7 +138,36 @@ async function sample(
   };
 }
 
-async function startNodes(redis: RedisServer, settings: ProtocolSettings): Promise<Node[]> {
+/** One load of a scenario in one version. */
+function sample(
+  node: Node,
+  scenario: ProtocolScenario,
+  protocol: Protocol,
+  first: boolean,
+  settings: ProtocolSettings,
+): Promise<ProtocolSample> {
+  const { seconds, warmup, keys, valueSize } = settings;
+  return measure(node, first, (onMeasure) =>
+    runLoad({
+      urls: [node.node.url],
+      connections: scenario.connections,
+      window: scenario.window,
+      seconds,
+      warmup,
+      op: scenario.op,
+      protocol,
+      keys,
+      valueSize,
+      onMeasure,
+    }),
+  );
+}
+
+/** One node per store of `settings`, each filled with the key space. */
+export async function startNodes(
+  redis: RedisServer,
+  settings: Pick<ProtocolSettings, "stores" | "keys" | "valueSize">,
+): Promise<Node[]> {
   const nodes: Node[] = [];
   try {
     for (const store of settings.stores) {
