@@ -1,80 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { TestClient } from "../support/client.ts";
+import { type Haproxy, startHaproxy, stopHaproxy } from "../support/haproxy.ts";
 import { startNode, type TestNode } from "../support/node.ts";
 import { RawClient, selectedProtocols } from "../support/raw-client.ts";
-import { freePort, type RedisServer, startRedis, waitFor } from "../support/redis.ts";
-import { ROOT } from "./manifests.ts";
-
-/** The exact file compose.yaml mounts into the lb container. */
-const CFG = join(ROOT, "deploy/haproxy/haproxy.cfg");
+import { type RedisServer, startRedis, waitFor } from "../support/redis.ts";
 
 type Rsp = Record<string, Record<string, unknown>>;
-
-interface Haproxy {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  port: number;
-  output: () => string;
-}
-
-/** Runs haproxy in the foreground on a free loopback port; resolves once it routes /healthz. */
-async function startHaproxy(backends: string[]): Promise<Haproxy> {
-  if (Bun.which("haproxy") === null) {
-    throw new Error("haproxy not found: install it with `apt-get install -y haproxy`");
-  }
-  for (let attempt = 1; ; attempt++) {
-    const port = freePort();
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "",
-      LB_BIND: `127.0.0.1:${port}`,
-    };
-    backends.forEach((address, i) => {
-      env[`LB_NODE${i + 1}`] = address;
-    });
-    const check = Bun.spawnSync(["haproxy", "-c", "-f", CFG], { env });
-    if (check.exitCode !== 0) {
-      throw new Error(`haproxy -c rejects ${CFG}:\n${check.stdout}${check.stderr}`);
-    }
-    const proc = Bun.spawn(["haproxy", "-db", "-f", CFG], {
-      env,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let output = "";
-    for (const stream of [proc.stdout, proc.stderr]) {
-      void (async () => {
-        const decoder = new TextDecoder();
-        for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-      })();
-    }
-    try {
-      await waitFor("haproxy to route GET /healthz", async () => {
-        if (proc.exitCode !== null) throw new Error(`haproxy exited:\n${output}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
-        } catch {
-          return false;
-        }
-      });
-      return { proc, port, output: () => output };
-    } catch (err) {
-      proc.kill("SIGKILL");
-      await proc.exited;
-      // Another process may take the port between probing and binding: try again.
-      if (attempt >= 3 || !output.includes("cannot bind")) throw err;
-    }
-  }
-}
-
-async function stopHaproxy(haproxy: Haproxy | undefined): Promise<void> {
-  if (!haproxy || haproxy.proc.exitCode !== null || haproxy.proc.signalCode !== null) return;
-  process.kill(haproxy.proc.pid, "SIGTERM");
-  const timer = setTimeout(() => haproxy.proc.kill("SIGKILL"), 5000);
-  await haproxy.proc.exited;
-  clearTimeout(timer);
-}
 
 describe("deploy/haproxy/haproxy.cfg in front of three nodes on one Redis", () => {
   let redis: RedisServer;
