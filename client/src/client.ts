@@ -1,16 +1,18 @@
-import { KvfleetError } from "./errors.ts";
-import { writeJson } from "./json-write.ts";
-import type { Frame, Session, SessionStats } from "./session.ts";
+import {
+  checkKey,
+  type Item,
+  keyItem,
+  memberItem,
+  needsV2,
+  perKey,
+  pick,
+  ttlOption,
+  unexpected,
+  whole,
+} from "./requests.ts";
+import type { Session, SessionStats } from "./session.ts";
 import { defineMember, JsonObject, type JsonValue } from "./values.ts";
 import type { Watch, WatchEvent, Watches, WatchSpec } from "./watches.ts";
-
-/** One element of a per-key answer. */
-interface Element {
-  k?: string;
-  st: number;
-  v?: JsonValue;
-  ttl?: number | null;
-}
 
 export interface WriteOptions {
   /** Milliseconds until the key expires (1 to ten years); without it the key never expires. */
@@ -56,27 +58,37 @@ export class Kvfleet {
 
   /** Stores `value` under `key`: "created" for a new key, "updated" when it existed. */
   async set(key: string, value: JsonValue, options: WriteOptions = {}): Promise<SetResult> {
-    const [element] = await this.#perKey("KV_SET", member(key, value), 1, ttl(options));
+    const [element] = await this.#perKey(
+      "KV_SET",
+      "{}",
+      [memberItem(key, value)],
+      ttlOption(options),
+    );
     return pick("KV_SET", element, SET_RESULTS);
   }
 
   /** Stores `value` only if `key` does not exist: true when added. */
   async add(key: string, value: JsonValue, options: WriteOptions = {}): Promise<boolean> {
-    const [element] = await this.#perKey("KV_ADD", member(key, value), 1, ttl(options));
+    const [element] = await this.#perKey(
+      "KV_ADD",
+      "{}",
+      [memberItem(key, value)],
+      ttlOption(options),
+    );
     return pick("KV_ADD", element, { 20: true, 23: false });
   }
 
   /** The value of `key`, or undefined when it does not exist. */
   async get(key: string): Promise<JsonValue | undefined> {
-    const [element] = await this.#perKey("KV_GET", keyList([key]), 1);
+    const [element] = await this.#perKey("KV_GET", "[]", [keyItem(key)]);
     return pick("KV_GET", element, { 1: true, 22: false }) ? element?.v : undefined;
   }
 
   /** The values of the keys that exist, by key. */
   async getMany(keys: Iterable<string>): Promise<Map<string, JsonValue>> {
-    const list = [...keys];
+    const items = [...keys].map((key, i) => keyItem(key, `keys[${i}]`));
     const found = new Map<string, JsonValue>();
-    for (const element of await this.#perKey("KV_GET", keyList(list), list.length)) {
+    for (const element of await this.#perKey("KV_GET", "[]", items)) {
       if (pick("KV_GET", element, { 1: true, 22: false })) {
         found.set(element.k as string, element.v as JsonValue);
       }
@@ -91,9 +103,9 @@ export class Kvfleet {
   ): Promise<{ [key: string]: SetResult }> {
     const members =
       entries instanceof Map || entries instanceof JsonObject ? entries : Object.entries(entries);
-    const body: string[] = [];
-    for (const [key, value] of members) if (value !== undefined) body.push(member(key, value, ""));
-    const elements = await this.#perKey("KV_SET", `{${body.join(",")}}`, undefined, ttl(options));
+    const items: Item[] = [];
+    for (const [key, value] of members) if (value !== undefined) items.push(memberItem(key, value));
+    const elements = await this.#perKey("KV_SET", "{}", items, ttlOption(options));
     const results: { [key: string]: JsonValue } = {};
     for (const element of elements) {
       defineMember(results, element.k as string, pick("KV_SET", element, SET_RESULTS));
@@ -103,13 +115,13 @@ export class Kvfleet {
 
   /** Removes `key`: true when it existed. */
   async remove(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_RMV", keyList([key]), 1);
+    const [element] = await this.#perKey("KV_RMV", "[]", [keyItem(key)]);
     return pick("KV_RMV", element, { 24: true, 22: false });
   }
 
   /** Whether `key` exists. */
   async has(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_CONTAINS", keyList([key]), 1);
+    const [element] = await this.#perKey("KV_CONTAINS", "[]", [keyItem(key)]);
     return pick("KV_CONTAINS", element, { 23: true, 22: false });
   }
 
@@ -119,7 +131,7 @@ export class Kvfleet {
    * "type-mismatch" when the kinds differ.
    */
   async append(key: string, value: JsonValue): Promise<AppendResult> {
-    const [element] = await this.#perKey("KV_APPEND", member(key, value), 1);
+    const [element] = await this.#perKey("KV_APPEND", "{}", [memberItem(key, value)]);
     return pick("KV_APPEND", element, APPEND_RESULTS);
   }
 
@@ -135,6 +147,7 @@ export class Kvfleet {
 
   /** Every key (under `prefix`), page by page from the server as the loop asks. */
   async *keys(options: KeysOptions = {}): AsyncGenerator<string, void, undefined> {
+    this.#v2("keys");
     const body: { prefix: string; limit: number; cursor?: string } = {
       prefix: options.prefix ?? "",
       limit: options.pageSize ?? 100,
@@ -156,19 +169,22 @@ export class Kvfleet {
 
   /** Milliseconds until `key` expires; null when it never does; undefined when it does not exist. */
   async ttl(key: string): Promise<number | null | undefined> {
-    const [element] = await this.#perKey("KV_TTL", keyList([key]), 1);
+    this.#v2("ttl");
+    const [element] = await this.#perKey("KV_TTL", "[]", [keyItem(key)]);
     return pick("KV_TTL", element, { 1: true, 22: false }) ? (element?.ttl ?? null) : undefined;
   }
 
   /** Makes `key` expire `ms` milliseconds from now: false when it does not exist. */
   async expire(key: string, ms: number): Promise<boolean> {
-    const [element] = await this.#perKey("KV_EXPIRE", member(key, ms), 1);
+    this.#v2("expire");
+    const [element] = await this.#perKey("KV_EXPIRE", "{}", [memberItem(key, ms)]);
     return pick("KV_EXPIRE", element, { 1: true, 22: false });
   }
 
   /** Makes `key` never expire: false when it does not exist. */
   async persist(key: string): Promise<boolean> {
-    const [element] = await this.#perKey("KV_PERSIST", keyList([key]), 1);
+    this.#v2("persist");
+    const [element] = await this.#perKey("KV_PERSIST", "[]", [keyItem(key)]);
     return pick("KV_PERSIST", element, { 1: true, 22: false });
   }
 
@@ -178,6 +194,7 @@ export class Kvfleet {
    * callback gets `{ op: "reset" }`: read the keys anew.
    */
   async watch(spec: WatchSpec, callback: (event: WatchEvent) => void): Promise<Watch> {
+    this.#v2("watch");
     const keys = spec.keys ?? [];
     const prefixes = spec.prefixes ?? [];
     if (keys.length === 0 && prefixes.length === 0) {
@@ -204,6 +221,11 @@ export class Kvfleet {
     };
   }
 
+  /** The protocol version this client speaks: 2, or 1 when connected with `protocol: 1`. */
+  get protocol(): 1 | 2 {
+    return this.#session.protocol;
+  }
+
   /** Reconnects and resent requests so far; requests in flight and queued now. */
   get stats(): SessionStats {
     return this.#session.stats;
@@ -214,63 +236,11 @@ export class Kvfleet {
     this.#session.close();
   }
 
-  /** Sends a per-key command and checks that the answer has `size` elements (when known). */
-  async #perKey(
-    command: string,
-    body: string,
-    size: number | undefined,
-    options = "",
-  ): Promise<Element[]> {
-    const frame = await this.#session.request(command, body, options);
-    const elements = frame[`${command}_RSP`];
-    if (!Array.isArray(elements) || (size !== undefined && elements.length !== size)) {
-      throw unexpected(command, frame);
-    }
-    return elements as unknown as Element[];
+  #perKey(command: string, body: "[]" | "{}", items: Item[], options = "") {
+    return perKey(this.#session, command, body, items, options);
   }
-}
 
-/** The `ttl` option as request text. */
-function ttl(options: WriteOptions): string {
-  if (options.ttl === undefined) return "";
-  if (!Number.isSafeInteger(options.ttl) || options.ttl < 1) {
-    throw new TypeError(`ttl must be a whole number of milliseconds from 1, not ${options.ttl}`);
+  #v2(what: string): void {
+    if (this.#session.protocol === 1) throw needsV2(what);
   }
-  return `,"ttl":${options.ttl}`;
-}
-
-/** `"key":value` as request text, wrapped in braces unless `brace` is "". */
-function member(key: string, value: unknown, brace = "{}"): string {
-  const name = JSON.stringify(checkKey(key));
-  const text = `${name}:${writeJson(value, `the value of ${name}`)}`;
-  return brace === "" ? text : `{${text}}`;
-}
-
-/** A JSON array of keys, each checked to be a string. */
-function keyList(keys: unknown[]): string {
-  return JSON.stringify(
-    keys.map((key, i) => checkKey(key, keys.length === 1 ? "key" : `keys[${i}]`)),
-  );
-}
-
-function checkKey(key: unknown, name = "key"): string {
-  if (typeof key !== "string") throw new TypeError(`${name} must be a string, not ${typeof key}`);
-  return key;
-}
-
-/** The meaning of an element's status, or the error it stands for. */
-function pick<T>(command: string, element: Element | undefined, meanings: Record<number, T>): T {
-  const status = element?.st;
-  if (typeof status === "number" && status in meanings) return meanings[status] as T;
-  throw KvfleetError.answered(command, typeof status === "number" ? status : 0, "", element?.k);
-}
-
-function whole(command: string, frame: Frame): number {
-  const cnt = (frame[`${command}_RSP`] as { cnt?: unknown } | undefined)?.cnt;
-  if (typeof cnt !== "number") throw unexpected(command, frame);
-  return cnt;
-}
-
-function unexpected(command: string, frame: Frame): KvfleetError {
-  return new KvfleetError(0, `${command}: unexpected answer ${JSON.stringify(Object.keys(frame))}`);
 }

@@ -45,6 +45,12 @@ export interface ConnectOptions {
   maxInFlight?: number;
   /** Integers beyond 2^53 - 1: "bigint" (default, exact) or "number" (the nearest double). */
   bigints?: "bigint" | "number";
+  /**
+   * 2 (default): kvfleet.v2, and a ConnectError from a server without it.
+   * 1: protocol version 1, for NemesisDB or a kvfleet before version 2: no
+   * ttl, keys, expiry or watches, and one request per key.
+   */
+  protocol?: 1 | 2;
 }
 
 /**
@@ -67,7 +73,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
       token: options.token,
       tokenIn: options.tokenIn ?? defaultTokenIn(options.WebSocket),
       WebSocket,
-      protocol: 2,
+      protocol: protocolOf(options.protocol),
       timeout: positive("connectTimeout", options.connectTimeout, 10_000),
       requestTimeout: positive("requestTimeout", options.requestTimeout, 10_000),
       maxInFlight: positive("maxInFlight", options.maxInFlight, 256),
@@ -100,4 +106,10 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw new TypeError(`${name} must be a whole number from 1, not ${value}`);
   }
   return value;
+}
+
+function protocolOf(value: unknown): 1 | 2 {
+  if (value === undefined || value === 2) return 2;
+  if (value === 1) return 1;
+  throw new TypeError(`protocol must be 1 or 2, not ${String(value)}`);
 }

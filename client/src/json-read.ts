@@ -16,7 +16,13 @@ const NEEDS_EXACT = /[0-9][0-9.]{15}|[0-9.][eE]|"(?:0|[1-9][0-9]*)"\s*:|\\u003/;
 
 /** Reads one JSON text into values that keep its numbers and member order (see values.ts). */
 export function readJson(text: string, options: ReadOptions = {}): JsonValue {
-  if (!NEEDS_EXACT.test(text)) return JSON.parse(text) as JsonValue;
+  if (!NEEDS_EXACT.test(text)) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {
+      // Invalid: the exact reader says where, in the same words whatever the text.
+    }
+  }
   const reader = new Reader(text, options.bigints ?? "bigint");
   const value = reader.value();
   reader.end();

@@ -89,6 +89,10 @@ export class Session {
     return this.#socket !== undefined;
   }
 
+  get protocol(): 1 | 2 {
+    return this.#options.protocol;
+  }
+
   get stats(): SessionStats {
     return {
       reconnects: this.#reconnects,
@@ -108,7 +112,11 @@ export class Session {
   request(command: string, body: string, options = "", first = false): Promise<Frame> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const id = this.#nextId++;
-    const frame = `{"id":${id},"${command}":${body}${options}}`;
+    // Protocol 1 has no ids: its answers are matched by order alone.
+    const frame =
+      this.#options.protocol === 2
+        ? `{"id":${id},"${command}":${body}${options}}`
+        : `{"${command}":${body}}`;
     return new Promise<Frame>((resolve, reject) => {
       const call: Call = { id, command, frame, resolve, reject, timer: undefined, state: "queued" };
       call.timer = setTimeout(() => this.#timeout(call), this.#options.requestTimeout);

@@ -13,6 +13,7 @@ export interface WebSocketLike {
     type: "close",
     listener: (event: { code: number; reason: string }) => void,
   ): void;
+  removeEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
 }
 
 /** A WebSocket constructor: the global one, or one given in the options (Node 20: `ws`). */
@@ -21,6 +22,9 @@ export type WebSocketConstructor = new (url: string, ...rest: any[]) => WebSocke
 
 /** The subprotocol of protocol version 2. */
 export const SUBPROTOCOL_V2 = "kvfleet.v2";
+
+/** The first request on a protocol 2 connection; its answer names the protocols the server speaks. */
+const HELLO = '{"id":"kvfleet-client","KV_SERVER_INFO":{}}';
 
 export interface SocketOptions {
   token: string | undefined;
@@ -45,7 +49,9 @@ export function defaultTokenIn(given: WebSocketConstructor | undefined): "header
 
 /**
  * Opens a WebSocket and resolves once it is open and speaks the protocol
- * asked for; rejects with a ConnectError otherwise.
+ * asked for; rejects with a ConnectError otherwise. For protocol 2 that takes
+ * a first request: a server from before version 2 may select any subprotocol
+ * offered (Bun's does), so only its KV_SERVER_INFO answer tells.
  */
 export function openSocket(url: string, options: SocketOptions): Promise<WebSocketLike> {
   const protocols = options.protocol === 2 ? [SUBPROTOCOL_V2] : [];
@@ -64,17 +70,43 @@ export function openSocket(url: string, options: SocketOptions): Promise<WebSock
       reject(new ConnectError(0, `cannot connect to ${redact(url)}: ${why}`));
     };
     const timer = setTimeout(() => fail(`no answer within ${options.timeout} ms`), options.timeout);
-    socket.addEventListener("open", () => {
-      if (options.protocol === 2 && socket.protocol !== SUBPROTOCOL_V2) {
-        fail(`the server did not select ${SUBPROTOCOL_V2} (not a kvfleet with protocol 2?)`);
-        return;
-      }
+    const done = () => {
+      if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve(socket);
+    };
+    const hello = (event: { data: unknown }) => {
+      socket.removeEventListener("message", hello);
+      const text = String(event.data);
+      let protocols: unknown;
+      try {
+        protocols = JSON.parse(text).KV_SERVER_INFO_RSP?.protocols;
+      } catch {
+        // Not JSON: not kvfleet; said below.
+      }
+      if (Array.isArray(protocols) && protocols.includes(2)) done();
+      else
+        fail(`it selected ${SUBPROTOCOL_V2} but does not speak it (answered ${text.slice(0, 80)})`);
+    };
+    let opened = false;
+    socket.addEventListener("open", () => {
+      opened = true;
+      if (options.protocol === 1) {
+        done();
+      } else if (socket.protocol !== SUBPROTOCOL_V2) {
+        fail(`the server did not select ${SUBPROTOCOL_V2} (not a kvfleet with protocol 2?)`);
+      } else {
+        socket.addEventListener("message", hello);
+        socket.send(HELLO);
+      }
     });
     socket.addEventListener("close", (event) =>
-      fail(`closed (${event.code}) before opening: refused, or 401/403/503 (token, origin, limit)`),
+      fail(
+        opened
+          ? `closed (${event.code}) before answering`
+          : `closed (${event.code}) before opening: refused, or 401/403/503 (token, origin, limit)`,
+      ),
     );
     // The ws package says why ("Unexpected server response: 401"); browsers and Bun do not.
     socket.addEventListener("error", (event) =>

@@ -1,4 +1,5 @@
 import { ConnectionLostError, type KvfleetError } from "./errors.ts";
+import { unexpected } from "./requests.ts";
 import type { Frame, Session } from "./session.ts";
 import type { JsonValue } from "./values.ts";
 
@@ -11,8 +12,9 @@ export interface WatchSpec {
 /**
  * A change of a watched key. `reset`: changes may have been missed (the
  * client reconnected, or the node lost its feed from the store), so read the
- * watched keys anew. `closed`: the watch ended without `close()` (the client
- * was closed or gave up reconnecting), with the reason.
+ * watched keys anew. `closed`: the watch ended other than by its `close()`:
+ * the client was closed, gave up reconnecting, or the server refused to open
+ * the watch again; `error` says which.
  */
 export type WatchEvent =
   | { op: "set" | "append"; key: string; value: JsonValue }
@@ -94,7 +96,14 @@ export class Watches {
   async #establish(entry: Entry, first = false): Promise<void> {
     const answer = await this.#session().request("KV_WATCH", JSON.stringify(entry.body), "", first);
     const w = (answer.KV_WATCH_RSP as { w?: unknown } | undefined)?.w;
-    if (typeof w !== "number") throw new Error(`unexpected KV_WATCH answer`);
+    if (typeof w !== "number") throw unexpected("KV_WATCH", answer);
+    if (entry.closed) {
+      // Closed while opening again after a reconnect: nothing to keep on the server.
+      await this.#session()
+        .request("KV_UNWATCH", `{"w":${w}}`)
+        .catch(() => undefined);
+      return;
+    }
     entry.w = w;
     this.#byW.set(w, entry);
   }

@@ -131,6 +131,8 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
     const run = `kill-${Date.now()}`;
     const db = await open(server.url);
     expect(await db.set(`${run}:before`, 1)).toBe("created");
+    const watched = recorder();
+    await db.watch({ keys: [`${run}:watched`] }, watched.callback);
     // Stopped, the node reads nothing: the calls are on their way, none can run.
     process.kill(server.pid, "SIGSTOP");
     const keys = [0, 1, 2, 3, 4].map((i) => `${run}:k:${i}`);
@@ -146,10 +148,17 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
       expect(reason.message).toContain("may or may not have run");
     }
     server = await start();
-    // The next call opens a connection again; had the client resent the adds, they would be there.
+    // The open watch has the client connect again at once; had it resent the adds, they would be there.
+    await watched.until((event) => event.op === "reset");
     expect(await db.getMany(keys)).toEqual(new Map());
     expect(await db.get(`${run}:before`)).toBe(1);
     expect(db.stats).toMatchObject({ reconnects: 1, resent: 0, inFlight: 0, queued: 0 });
+    await db.set(`${run}:watched`, 2);
+    await watched.until((event) => event.op === "set");
+    expect(watched.events).toEqual([
+      { op: "reset" },
+      { op: "set", key: `${run}:watched`, value: 2 },
+    ]);
   });
 
   test("requestTimeout: a sent call times out as outcome unknown, a queued one as not run; late answers are dropped", async () => {
@@ -171,10 +180,14 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
   test("reconnect: false ends the client at the first lost connection", async () => {
     const db = await open(server.url, { reconnect: false });
     expect(await db.has("timeout:a")).toBe(true);
+    const watched = recorder();
+    await db.watch({ prefixes: ["timeout:"] }, watched.callback);
     process.kill(server.pid, "SIGSTOP");
     const call = db.get("timeout:a");
     process.kill(server.pid, "SIGKILL");
     await expect(call).rejects.toMatchObject({ name: "ConnectionLostError", outcome: "unknown" });
+    await watched.until((event) => event.op === "closed");
+    expect(watched.events).toEqual([{ op: "closed", error: expect.any(ConnectionLostError) }]);
     server = await start();
     await expect(db.get("timeout:a")).rejects.toMatchObject({
       name: "ConnectionLostError",
