@@ -121,4 +121,4 @@ test("the shared client suite passes in headless Chromium, the token given as ?t
   expect(results.length).toBeGreaterThanOrEqual(25);
   // Uncaught errors in the page fail it too; the refused upgrades of the token test are expected.
   expect(browser.errors.filter((e) => !/WebSocket connection to .* failed/.test(e))).toEqual([]);
-});
+}, 30_000);

@@ -11,7 +11,11 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 export interface Chromium {
   readonly browser: Browser;
   readonly pid: number;
-  /** A new tab whose console errors and uncaught exceptions go to `errors`. */
+  /**
+   * A new page in a window of its own (a tab behind another would be hidden,
+   * and Chromium throttles hidden tabs), its console errors and uncaught
+   * exceptions going to `errors`.
+   */
   page(): Promise<Page>;
   /** What the pages reported as errors so far (console.error, uncaught exceptions). */
   readonly errors: string[];
@@ -56,6 +60,8 @@ export async function startChromium(): Promise<Chromium> {
       // Tests run as root in CI, where Chromium's sandbox cannot start.
       "--no-sandbox",
       "--disable-gpu",
+      // Containers often have a small /dev/shm, where Chromium would crash its tabs.
+      "--disable-dev-shm-usage",
       "--no-first-run",
       "--no-default-browser-check",
       "--disable-extensions",
@@ -96,7 +102,7 @@ export async function startChromium(): Promise<Chromium> {
     pid: proc.pid,
     errors,
     async page() {
-      const page = await browser.newPage();
+      const page = await browser.newPage({ type: "window" });
       page.on("console", (message) => {
         if (message.type() === "error") errors.push(`${page.url()}: ${message.text()}`);
       });
