@@ -3,15 +3,15 @@
  * node, in the same run, each op is loaded back to back by the raw load
  * generator (bench/load.ts: one connection, protocol 2, `inFlight` prebuilt
  * requests in flight) and by `kvfleet-client` (bench/client-load.ts: one
- * connection, `inFlight` calls in flight), the order flipping every round as
- * in bench/protocol-v2.ts, so machine noise touches both alike.
+ * connection, `inFlight` calls in flight), the order flipping every round
+ * (bench/paired.ts).
  */
 import { readFileSync } from "node:fs";
 import { runClientLoad } from "./client-load.ts";
 import { consoleTable } from "./format.ts";
 import { runLoad } from "./load.ts";
-import { loadAverage, machineInfo, waitQuiet, withRedis } from "./process.ts";
-import { measure, median, type Node, startNodes } from "./protocol-v2.ts";
+import { footer, measure, median, type Node, pairedRounds } from "./paired.ts";
+import { loadAverage } from "./process.ts";
 import {
   type ClientRow,
   type ClientRun,
@@ -39,7 +39,8 @@ const ROUND = consoleTable<[ClientRow, Loader, ProtocolSample]>([
   ["others", 6, ([, , s]) => s.cpu.othersCores ?? ""],
 ]);
 
-const mid = (samples: ProtocolSample[], f: (s: ProtocolSample) => number) => median(samples.map(f));
+const mid = (samples: ProtocolSample[], f: (s: ProtocolSample) => number) =>
+  Math.round(median(samples.map(f)) * 10) / 10;
 
 const SUMMARY = consoleTable<ClientRow>([
   ["store", -6, (r) => r.store],
@@ -85,63 +86,34 @@ function load(loader: Loader, node: Node, op: "set" | "get", first: boolean, s: 
 
 export async function clientCost(settings: ClientSettings): Promise<ClientRun> {
   const { seconds, warmup, keys, valueSize, rounds, inFlight } = settings;
-  const machine = machineInfo();
-  const started = new Date();
   console.log(
-    `kvfleet bench --client: ${rounds} rounds, ${inFlight} in flight on one connection, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; load average ${machine.loadavgBefore.join(" ")}`,
+    `kvfleet bench --client: ${rounds} rounds, ${inFlight} in flight on one connection, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; load average ${loadAverage().join(" ")}`,
   );
-  const rows: ClientRow[] = [];
-  await withRedis(async (redis) => {
-    const nodes = await startNodes(redis, settings);
-    try {
-      for (const { store } of nodes)
-        for (const op of settings.ops)
-          rows.push({ store, op, raw: [], client: [], ratios: [], busyBefore: [] });
-      console.log(ROUND.header);
-      for (let round = 0; round < rounds; round++) {
-        const order: Loader[] = round % 2 === 0 ? ["raw", "client"] : ["client", "raw"];
-        for (const row of rows) {
-          const node = nodes.find((n) => n.store === row.store) as Node;
-          row.busyBefore.push(await waitQuiet(settings.quiet.cores, settings.quiet.seconds));
-          for (const loader of order) {
-            const s = await load(loader, node, row.op, loader === order[0], settings);
-            row[loader].push(s);
-            console.log(ROUND.line([row, loader, s]));
-          }
-          const raw = row.raw.at(-1) as ProtocolSample;
-          const client = row.client.at(-1) as ProtocolSample;
-          row.ratios.push(raw.opsPerSecond > 0 ? client.opsPerSecond / raw.opsPerSecond : 0);
-        }
-      }
-    } finally {
-      await Promise.all(nodes.map((n) => n.node.stop()));
-    }
+  const ran = await pairedRounds<ClientRow, Loader>(settings, {
+    loaders: ["raw", "client"],
+    rowsOf: (store) =>
+      settings.ops.map((op) => ({ store, op, raw: [], client: [], ratios: [], busyBefore: [] })),
+    samples: (row, loader) => row[loader],
+    load: (node, row, loader, first) => load(loader, node, row.op, first, settings),
+    header: ROUND.header,
+    line: (row, loader, s) => ROUND.line([row, loader, s]),
   });
-  machine.loadavgAfter = loadAverage();
-  const run: ClientRun = {
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    machine,
-    settings,
-    rows,
-  };
+  const run: ClientRun = { ...ran, settings };
   printSummary(run);
   return run;
 }
 
 export function printSummary(run: ClientRun): void {
-  const { rows, settings, machine } = run;
+  const { rows, settings } = run;
   console.log(
     `\nmedians over ${settings.rounds} rounds, ${settings.inFlight} in flight; client/raw is the median of each round's ratio, range its lowest and highest; µs are CPU per request (gen: this process, the generator or the client); others: cores used by other processes\n${SUMMARY.header}`,
   );
   for (const row of rows) console.log(SUMMARY.line(row));
-  const errors = rows.reduce(
-    (sum, r) => sum + [...r.raw, ...r.client].reduce((n, s) => n + s.errors, 0),
-    0,
-  );
-  const seconds = Math.round((Date.parse(run.finished) - Date.parse(run.started)) / 1000);
   console.log(
-    `\n${errors} errors; ${seconds} s from ${run.started}; load average before ${machine.loadavgBefore.join(" ")}, after ${machine.loadavgAfter?.join(" ")}`,
+    footer(
+      run,
+      rows.flatMap((r) => [...r.raw, ...r.client]),
+    ),
   );
 }
 
