@@ -55,7 +55,10 @@ function newSuite(name: string, parent: Suite | undefined, skip: boolean): Suite
 }
 
 /** node:test's (name, options?, fn?) arguments, any of them left out. */
-function parse(args: unknown[]): { name: string; options: Options; fn: Fn | undefined } {
+type Args = [name: string, fn?: Fn] | [name: string, options: Options, fn?: Fn] | [fn: Fn];
+
+function parse(given: Args): { name: string; options: Options; fn: Fn | undefined } {
+  const args: unknown[] = [...given];
   const name = typeof args[0] === "string" ? (args.shift() as string) : "<anonymous>";
   const options = typeof args[0] === "object" && args[0] !== null ? (args.shift() as Options) : {};
   const fn = typeof args[0] === "function" ? (args[0] as Fn) : undefined;
@@ -64,7 +67,7 @@ function parse(args: unknown[]): { name: string; options: Options; fn: Fn | unde
 
 const skipped = (o: Options) => Boolean(o.skip) || Boolean(o.todo);
 
-export function describe(...args: unknown[]): void {
+export function describe(...args: Args): void {
   const { name, options, fn } = parse(args);
   const suite = newSuite(name, current, skipped(options) || fn === undefined);
   current.children.push(suite);
@@ -78,7 +81,7 @@ export function describe(...args: unknown[]): void {
   }
 }
 
-export function test(...args: unknown[]): void {
+export function test(...args: Args): void {
   const { name, options, fn } = parse(args);
   current.children.push({
     name,
