@@ -39,6 +39,11 @@ export interface ServerInfo {
   protocols: number[];
 }
 
+// What each status means, per command (made once: calls are many).
+const FOUND: Record<number, boolean> = { 1: true, 22: false };
+const ADDED: Record<number, boolean> = { 20: true, 23: false };
+const REMOVED: Record<number, boolean> = { 24: true, 22: false };
+const EXISTS: Record<number, boolean> = { 23: true, 22: false };
 const SET_RESULTS: Record<number, SetResult> = { 20: "created", 21: "updated" };
 const APPEND_RESULTS: Record<number, AppendResult> = {
   1: "ok",
@@ -75,13 +80,13 @@ export class Kvfleet {
       [memberItem(key, value)],
       ttlOption(options),
     );
-    return pick("KV_ADD", element, { 20: true, 23: false });
+    return pick("KV_ADD", element, ADDED);
   }
 
   /** The value of `key`, or undefined when it does not exist. */
   async get(key: string): Promise<JsonValue | undefined> {
     const [element] = await this.#perKey("KV_GET", "[]", [keyItem(key)]);
-    return pick("KV_GET", element, { 1: true, 22: false }) ? element?.v : undefined;
+    return pick("KV_GET", element, FOUND) ? element?.v : undefined;
   }
 
   /** The values of the keys that exist, by key. */
@@ -89,7 +94,7 @@ export class Kvfleet {
     const items = [...keys].map((key, i) => keyItem(key, `keys[${i}]`));
     const found = new Map<string, JsonValue>();
     for (const element of await this.#perKey("KV_GET", "[]", items)) {
-      if (pick("KV_GET", element, { 1: true, 22: false })) {
+      if (pick("KV_GET", element, FOUND)) {
         found.set(element.k as string, element.v as JsonValue);
       }
     }
@@ -116,13 +121,13 @@ export class Kvfleet {
   /** Removes `key`: true when it existed. */
   async remove(key: string): Promise<boolean> {
     const [element] = await this.#perKey("KV_RMV", "[]", [keyItem(key)]);
-    return pick("KV_RMV", element, { 24: true, 22: false });
+    return pick("KV_RMV", element, REMOVED);
   }
 
   /** Whether `key` exists. */
   async has(key: string): Promise<boolean> {
     const [element] = await this.#perKey("KV_CONTAINS", "[]", [keyItem(key)]);
-    return pick("KV_CONTAINS", element, { 23: true, 22: false });
+    return pick("KV_CONTAINS", element, EXISTS);
   }
 
   /**
@@ -171,21 +176,21 @@ export class Kvfleet {
   async ttl(key: string): Promise<number | null | undefined> {
     this.#v2("ttl");
     const [element] = await this.#perKey("KV_TTL", "[]", [keyItem(key)]);
-    return pick("KV_TTL", element, { 1: true, 22: false }) ? (element?.ttl ?? null) : undefined;
+    return pick("KV_TTL", element, FOUND) ? (element?.ttl ?? null) : undefined;
   }
 
   /** Makes `key` expire `ms` milliseconds from now: false when it does not exist. */
   async expire(key: string, ms: number): Promise<boolean> {
     this.#v2("expire");
     const [element] = await this.#perKey("KV_EXPIRE", "{}", [memberItem(key, ms)]);
-    return pick("KV_EXPIRE", element, { 1: true, 22: false });
+    return pick("KV_EXPIRE", element, FOUND);
   }
 
   /** Makes `key` never expire: false when it does not exist. */
   async persist(key: string): Promise<boolean> {
     this.#v2("persist");
     const [element] = await this.#perKey("KV_PERSIST", "[]", [keyItem(key)]);
-    return pick("KV_PERSIST", element, { 1: true, 22: false });
+    return pick("KV_PERSIST", element, FOUND);
   }
 
   /**

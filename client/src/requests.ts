@@ -51,41 +51,48 @@ export function needsV2(what: string): KvfleetError {
 }
 
 /**
- * Sends a per-key command and answers one element per item, in order. On
- * protocol 2 that is one request; on protocol 1, which answers a frame per
- * key (and nothing to an empty body), one request per item, each answer
- * turned into the element protocol 2 would give.
+ * Sends a per-key command and answers one element per item, in order: one
+ * request on protocol 2 (no request for no items: protocol 1 would not
+ * answer it). Not an async function: it runs for every call, and a
+ * `.then` costs less than another async frame.
  */
-export async function perKey(
+export function perKey(
   session: Session,
   command: string,
   body: "[]" | "{}",
   items: Item[],
   options = "",
 ): Promise<Element[]> {
-  if (items.length === 0) return [];
-  const wrap = (texts: string) => `${body[0]}${texts}${body[1]}`;
-  if (session.protocol === 1) {
-    if (options !== "") throw needsV2("ttl");
-    const frames = await Promise.all(
-      items.map((item) => session.request(command, wrap(item.text))),
-    );
-    return frames.map((frame, i) => v1Element(command, (items[i] as Item).key, frame));
-  }
-  const frame = await session.request(
-    command,
-    wrap(items.map((item) => item.text).join(",")),
-    options,
+  if (items.length === 0) return Promise.resolve([]);
+  if (session.protocol === 1) return perKeyV1(session, command, body, items, options);
+  const texts =
+    items.length === 1 ? (items[0] as Item).text : items.map((item) => item.text).join(",");
+  return session.request(command, `${body[0]}${texts}${body[1]}`, options).then((frame) => {
+    const elements = frame[answerName(command)];
+    if (!Array.isArray(elements) || elements.length !== items.length)
+      throw unexpected(command, frame);
+    return elements as unknown as Element[];
+  });
+}
+
+/** Protocol 1: a request per item (it answers a frame per key), each answer made an element. */
+async function perKeyV1(
+  session: Session,
+  command: string,
+  body: "[]" | "{}",
+  items: Item[],
+  options: string,
+): Promise<Element[]> {
+  if (options !== "") throw needsV2("ttl");
+  const frames = await Promise.all(
+    items.map((item) => session.request(command, `${body[0]}${item.text}${body[1]}`)),
   );
-  const elements = frame[`${command}_RSP`];
-  if (!Array.isArray(elements) || elements.length !== items.length)
-    throw unexpected(command, frame);
-  return elements as unknown as Element[];
+  return frames.map((frame, i) => v1Element(command, (items[i] as Item).key, frame));
 }
 
 /** A protocol 1 answer as an element: `{"KV_GET_RSP":{"<key>":value,"st":1}}` has its value beside `st`. */
 function v1Element(command: string, key: string, frame: Frame): Element {
-  const rsp = frame[`${command}_RSP`] as { [name: string]: JsonValue } | undefined;
+  const rsp = frame[answerName(command)] as { [name: string]: JsonValue } | undefined;
   if (typeof rsp?.st !== "number") throw unexpected(command, frame);
   const element: Element = { k: key, st: rsp.st };
   if (command === "KV_GET" && rsp.st === 1) element.v = rsp[key] as JsonValue;
@@ -105,10 +112,22 @@ export function pick<T>(
 
 /** The `cnt` of a whole-store answer (KV_COUNT, KV_CLEAR). */
 export function whole(command: string, frame: Frame): number {
-  const rsp = frame[`${command}_RSP`] as { st?: unknown; cnt?: unknown } | undefined;
+  const rsp = frame[answerName(command)] as { st?: unknown; cnt?: unknown } | undefined;
   if (typeof rsp?.st === "number" && rsp.st !== 1) throw KvfleetError.answered(command, rsp.st, "");
   if (typeof rsp?.cnt !== "number") throw unexpected(command, frame);
   return rsp.cnt;
+}
+
+const ANSWER_NAMES = new Map<string, string>();
+
+/** `<command>_RSP`, made once per command: a name made per call costs a lookup by a new string. */
+function answerName(command: string): string {
+  let name = ANSWER_NAMES.get(command);
+  if (name === undefined) {
+    name = `${command}_RSP`;
+    ANSWER_NAMES.set(command, name);
+  }
+  return name;
 }
 
 export function unexpected(command: string, frame: Frame): KvfleetError {

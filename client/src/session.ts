@@ -1,4 +1,5 @@
 import { type Backoff, delays } from "./backoff.ts";
+import { Deadlines } from "./deadlines.ts";
 import { ConnectError, ConnectionLostError, KvfleetError, RequestTimeoutError } from "./errors.ts";
 import { readJson } from "./json-read.ts";
 import { openSocket, type SocketOptions, type WebSocketLike } from "./socket.ts";
@@ -47,7 +48,6 @@ interface Call {
   readonly frame: string;
   readonly resolve: (answer: Frame) => void;
   readonly reject: (error: KvfleetError) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
   /** "done": answered, failed or timed out; an answer that still comes is dropped. */
   state: "queued" | "sent" | "done";
 }
@@ -71,10 +71,13 @@ export class Session {
   #ended: KvfleetError | undefined;
   #reconnects = 0;
   #resent = 0;
+  /** Calls not done yet, to time out after `requestTimeout`. */
+  readonly #deadlines: Deadlines<Call>;
 
   private constructor(options: SessionOptions, hooks: SessionHooks) {
     this.#options = options;
     this.#hooks = hooks;
+    this.#deadlines = new Deadlines(options.requestTimeout, (call) => this.#timeout(call));
   }
 
   /** Opens the first connection; rejects with ConnectError if it cannot. */
@@ -118,11 +121,12 @@ export class Session {
         ? `{"id":${id},"${command}":${body}${options}}`
         : `{"${command}":${body}}`;
     return new Promise<Frame>((resolve, reject) => {
-      const call: Call = { id, command, frame, resolve, reject, timer: undefined, state: "queued" };
-      call.timer = setTimeout(() => this.#timeout(call), this.#options.requestTimeout);
+      const call: Call = { id, command, frame, resolve, reject, state: "queued" };
+      this.#deadlines.add(call);
       if (first) this.#queue.unshift(call);
       else this.#queue.push(call);
-      if (this.#socket === undefined) this.#reconnect();
+      // No connection: lost while idle, so open one now, without the first delay.
+      if (this.#socket === undefined) this.#reconnect(true);
       else this.#pump();
     });
   }
@@ -157,7 +161,7 @@ export class Session {
   #receive(text: string): void {
     let frame: Frame;
     try {
-      frame = readJson(text, { bigints: this.#options.bigints }) as Frame;
+      frame = readJson(text, this.#options) as Frame;
     } catch {
       return; // Not from a kvfleet server; nothing to match it to.
     }
@@ -175,8 +179,7 @@ export class Session {
   }
 
   #settle(call: Call, frame: Frame): void {
-    call.state = "done";
-    clearTimeout(call.timer);
+    this.#finish(call);
     const error = frame.KV_ERR as { st?: unknown; m?: unknown } | undefined;
     if (error === undefined) {
       call.resolve(frame);
@@ -186,11 +189,16 @@ export class Session {
     }
   }
 
+  /** Marks a call done: it no longer times out, and an answer that still comes is dropped. */
+  #finish(call: Call): void {
+    call.state = "done";
+    this.#deadlines.delete(call);
+  }
+
   #timeout(call: Call): void {
-    if (call.state === "done") return;
     const sent = call.state === "sent";
     if (!sent) this.#queue = this.#queue.filter((c) => c !== call);
-    call.state = "done";
+    this.#finish(call);
     const ms = this.#options.requestTimeout;
     call.reject(
       new RequestTimeoutError(
@@ -214,8 +222,7 @@ export class Session {
       this.#resent += unanswered.length;
     } else {
       for (const call of unanswered) {
-        call.state = "done";
-        clearTimeout(call.timer);
+        this.#finish(call);
         call.reject(
           new ConnectionLostError(
             `${call.command}: the connection closed (${code}) before the answer; it may or may not have run`,
@@ -232,14 +239,16 @@ export class Session {
     }
   }
 
-  async #reconnect(): Promise<void> {
+  async #reconnect(now = false): Promise<void> {
     if (this.#reconnecting || this.#ended !== undefined) return;
     const backoff = this.#options.backoff;
     if (backoff === false) return;
     this.#reconnecting = true;
     let last: unknown;
+    let first = true;
     for (const delay of delays(backoff)) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (!(now && first)) await new Promise((resolve) => setTimeout(resolve, delay));
+      first = false;
       if (this.#ended !== undefined) return;
       try {
         const socket = await openSocket(this.#options.url, this.#options);
@@ -273,11 +282,11 @@ export class Session {
     const calls = [...this.#inFlight.values(), ...this.#queue];
     this.#inFlight.clear();
     this.#queue = [];
+    this.#deadlines.clear();
     for (const call of calls) {
       if (call.state === "done") continue;
       const sent = call.state === "sent";
-      call.state = "done";
-      clearTimeout(call.timer);
+      this.#finish(call);
       call.reject(
         sent
           ? new ConnectionLostError(

@@ -41,6 +41,10 @@ export class JsonNumber {
   toJSON(): number {
     return Number(this.text);
   }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `JsonNumber(${this.text})`;
+  }
 }
 
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -103,6 +107,18 @@ export class JsonObject {
 
   toJSON(): { [name: string]: JsonValue } {
     return this.toObject();
+  }
+
+  /** How console.log shows it in Bun and Node: its members in order, not its methods. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ): string {
+    const members = [...this.#members].map(
+      ([name, value]) => `${JSON.stringify(name)}: ${inspect(value, options)}`,
+    );
+    return `JsonObject {${members.length === 0 ? "" : ` ${members.join(", ")} `}}`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
+  ConnectError,
   ConnectionLostError,
   type ConnectOptions,
   connect,
@@ -133,6 +134,9 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
     expect(await db.set(`${run}:before`, 1)).toBe("created");
     const watched = recorder();
     await db.watch({ keys: [`${run}:watched`] }, watched.callback);
+    // Without watches a client connects again only at its next call.
+    const idle = await open(server.url);
+    expect(await idle.has(`${run}:before`)).toBe(true);
     // Stopped, the node reads nothing: the calls are on their way, none can run.
     process.kill(server.pid, "SIGSTOP");
     const keys = [0, 1, 2, 3, 4].map((i) => `${run}:k:${i}`);
@@ -153,6 +157,9 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
     expect(await db.getMany(keys)).toEqual(new Map());
     expect(await db.get(`${run}:before`)).toBe(1);
     expect(db.stats).toMatchObject({ reconnects: 1, resent: 0, inFlight: 0, queued: 0 });
+    expect(idle.stats).toMatchObject({ reconnects: 0, connected: false });
+    expect(await idle.get(`${run}:before`)).toBe(1);
+    expect(idle.stats).toMatchObject({ reconnects: 1, connected: true });
     await db.set(`${run}:watched`, 2);
     await watched.until((event) => event.op === "set");
     expect(watched.events).toEqual([
@@ -177,8 +184,11 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
     expect(await db.get("timeout:b")).toBe("b");
   });
 
-  test("reconnect: false ends the client at the first lost connection", async () => {
+  test("reconnect: false ends the client at the first lost connection; used up attempts end it too", async () => {
     const db = await open(server.url, { reconnect: false });
+    const bounded = await open(server.url, {
+      reconnect: { attempts: 2, minDelay: 10, maxDelay: 20 },
+    });
     expect(await db.has("timeout:a")).toBe(true);
     const watched = recorder();
     await db.watch({ prefixes: ["timeout:"] }, watched.callback);
@@ -188,6 +198,13 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
     await expect(call).rejects.toMatchObject({ name: "ConnectionLostError", outcome: "unknown" });
     await watched.until((event) => event.op === "closed");
     expect(watched.events).toEqual([{ op: "closed", error: expect.any(ConnectionLostError) }]);
+    // Nothing listens on the port now: two attempts, then the client ends.
+    await expect(bounded.get("timeout:a")).rejects.toMatchObject({
+      name: "ConnectionLostError",
+      outcome: "not-run",
+      message: expect.stringContaining("gave up reconnecting after 2 attempts"),
+    });
+    await expect(bounded.get("timeout:a")).rejects.toBeInstanceOf(ConnectError);
     server = await start();
     await expect(db.get("timeout:a")).rejects.toMatchObject({
       name: "ConnectionLostError",

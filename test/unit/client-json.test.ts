@@ -179,3 +179,10 @@ describe("writeJson", () => {
     expect(() => new JsonNumber("NaN")).toThrow(TypeError);
   });
 });
+
+test("console.log shows a JsonObject's members in order and a JsonNumber's text", () => {
+  expect(Bun.inspect(readJson('{"b":1,"2":{"x":18446744073709551617},"n":1e400}'))).toBe(
+    'JsonObject { "b": 1, "2": { x: 18446744073709551617n }, "n": JsonNumber(1e400) }',
+  );
+  expect(Bun.inspect(new JsonObject())).toBe("JsonObject {}");
+});
