@@ -5,6 +5,7 @@
  * client (here, this process) show too.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { connect, type Kvfleet } from "kvfleet-client";
 import type { Page } from "puppeteer-core";
 import page from "../../examples/live-keys/index.html";
@@ -27,6 +28,11 @@ let chromium: Chromium;
 let db: Kvfleet;
 
 beforeAll(async () => {
+  // The page gets kvfleet-client as an application's bundler would: its built dist/.
+  if (!existsSync(new URL("../../client/dist/index.js", import.meta.url)))
+    throw new Error(
+      "client/dist/index.js is missing: `bun install` builds it (bun client/build.ts)",
+    );
   node = startNode([], { env: { KVFLEET_TOKEN: TOKEN } });
   site = Bun.serve({ hostname: "127.0.0.1", port: 0, development: false, routes: { "/": page } });
   chromium = await startChromium();
@@ -45,7 +51,10 @@ async function open(): Promise<Page> {
   const tab = await chromium.page();
   const query = new URLSearchParams({ url: node.url, token: TOKEN, prefix: "demo:" });
   await tab.goto(`${site.url}?${query}`);
-  await tab.waitForSelector('#status[data-state="live"]', WAIT);
+  await tab.waitForSelector('#status[data-state="live"]', WAIT).catch(async (error) => {
+    const status = await tab.$eval("#status", (p) => p.textContent).catch(() => "no #status");
+    throw new Error(`the page never went live (${status}): ${chromium.errors.join("\n") || error}`);
+  });
   return tab;
 }
 
