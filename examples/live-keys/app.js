@@ -14,7 +14,7 @@ const status = document.getElementById("status");
 const list = document.getElementById("keys");
 const form = document.getElementById("write");
 document.getElementById("prefix").textContent = prefix;
-form.elements.key.value = `${prefix}`;
+form.elements.key.value = prefix;
 
 /** The keys shown, with their values. */
 let entries = new Map();
@@ -64,6 +64,8 @@ async function reload() {
   try {
     const keys = [];
     for await (const key of db.keys({ prefix })) keys.push(key);
+    // One get per key (the client keeps a bounded number in flight): a getMany
+    // of a whole page could pass the server's default 1 KiB message limit.
     const values = await Promise.all(keys.map((key) => db.get(key)));
     entries = new Map();
     keys.forEach((key, i) => {
