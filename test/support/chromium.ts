@@ -72,7 +72,9 @@ export async function startChromium(): Promise<Chromium> {
       `--user-data-dir=${profile}`,
       "about:blank",
     ],
-    { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    // TMPDIR in the profile: Chromium's own temporary folder (its singleton
+    // socket) goes with the profile, as a SIGTERM leaves it behind otherwise.
+    { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, TMPDIR: profile } },
   );
   const kill = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
@@ -81,7 +83,8 @@ export async function startChromium(): Promise<Chromium> {
       await proc.exited;
       clearTimeout(timer);
     }
-    rmSync(profile, { recursive: true, force: true });
+    // Its helper processes may still be writing there for a moment after it exits.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   };
   let browser: Browser;
   const timer = setTimeout(() => proc.kill("SIGKILL"), STARTUP_MS);
