@@ -26,6 +26,9 @@ const given = process.env.KVFLEET_CLIENT_TARGETS;
 const targets: Target[] = given === undefined ? await startHere() : JSON.parse(given);
 
 async function startHere(): Promise<Target[]> {
+  if (!("bun" in process.versions)) {
+    throw new Error("in Node, run through test/client/node.test.ts (it starts the servers)");
+  }
   const { startTargets } = await import("./targets.ts");
   const started = await startTargets();
   after(() => started.stop());

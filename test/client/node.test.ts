@@ -52,4 +52,5 @@ test("the shared client suite passes in Node 20 (node --test, ws as WebSocket, d
   // Every test of both stores ran: as many as `bun test` runs of the file.
   expect(summary("pass")).toBe(summary("tests"));
   expect(summary("pass")).toBeGreaterThanOrEqual(25);
+  console.log(`node ${version}: ${summary("pass")} of ${summary("tests")} tests passed`);
 });
