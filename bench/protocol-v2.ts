@@ -2,25 +2,14 @@
  * `bun run bench -- --v2`: protocol version 2 against version 1 on the same
  * nodes (one on the memory store, one on a single Redis, both running
  * throughout), each scenario loaded in version 1 and 2 back to back, the
- * order flipping every round as in bench/ab.ts, so machine noise touches
- * both alike. One op is one request in both versions (a 10-key KV_GET is
+ * order flipping every round (bench/paired.ts). One op is one request in both versions (a 10-key KV_GET is
  * ten frames in version 1, one answer in version 2); keys/s beside it.
  */
 import { readFileSync } from "node:fs";
-import { redisCli } from "../test/support/redis.ts";
-import { prefill } from "./client.ts";
 import { consoleTable } from "./format.ts";
 import { runLoad } from "./load.ts";
-import {
-  cpuMeter,
-  loadAverage,
-  machineInfo,
-  type RedisServer,
-  type SpawnedServer,
-  startNode,
-  waitQuiet,
-  withRedis,
-} from "./process.ts";
+import { footer, measure, median, type Node, pairedRounds } from "./paired.ts";
+import { loadAverage } from "./process.ts";
 import { keysPerRequest, type Protocol } from "./requests.ts";
 import {
   latest,
@@ -29,7 +18,6 @@ import {
   type ProtocolSample,
   type ProtocolScenario,
   type ProtocolSettings,
-  type StoreType,
 } from "./results.ts";
 
 /** What the issue asks of version 2: at least this share of version 1's throughput. */
@@ -39,13 +27,6 @@ export const V2_TARGET = 0.95;
 export const V2_SCENARIOS = "set:64x32,get:64x32,get10:64x32,set:1x1,get:1x1";
 
 const shapeText = (s: ProtocolScenario) => `${s.connections}x${s.window}`;
-/** The middle value, or the mean of the two middle ones. */
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const half = sorted.length >> 1;
-  if (sorted.length % 2 === 1) return sorted[half] as number;
-  return sorted.length === 0 ? 0 : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
-}
 const mid = (samples: ProtocolSample[], f: (s: ProtocolSample) => number) => median(samples.map(f));
 
 const ROUND = consoleTable<[ProtocolRow, Protocol, ProtocolSample]>([
@@ -110,133 +91,72 @@ const summary = (cores: number) =>
     ["", -10, (r) => (median(r.ratios) >= V2_TARGET ? "" : `< ${V2_TARGET}`)],
   ]);
 
-interface Node {
-  store: StoreType;
-  node: SpawnedServer;
-  redisPids: number[];
-}
-
-/** One load of a scenario in one version, its CPU measured while recorded. */
-async function sample(
-  { node, redisPids }: Node,
+/** One load of a scenario in one version. */
+function sample(
+  node: Node,
   scenario: ProtocolScenario,
   protocol: Protocol,
   first: boolean,
   settings: ProtocolSettings,
 ): Promise<ProtocolSample> {
-  const meter = cpuMeter([node.pid], redisPids);
   const { seconds, warmup, keys, valueSize } = settings;
-  const result = await runLoad({
-    urls: [node.url],
-    connections: scenario.connections,
-    window: scenario.window,
-    seconds,
-    warmup,
-    op: scenario.op,
-    protocol,
-    keys,
-    valueSize,
-    onMeasure: meter.start,
-  });
-  const cpu = meter.stop(result.ops);
-  if (result.errors > 0)
-    console.log(`  ! ${result.errors} errors: ${result.errorSamples.slice(0, 2).join(" | ")}`);
-  return {
-    opsPerSecond: Math.round(result.opsPerSecond),
-    keysPerSecond: Math.round(result.keysPerSecond),
-    errors: result.errors,
-    latencyUs: result.latencyUs,
-    cpu,
-    first,
-  };
-}
-
-async function startNodes(redis: RedisServer, settings: ProtocolSettings): Promise<Node[]> {
-  const nodes: Node[] = [];
-  try {
-    for (const store of settings.stores) {
-      if (store === "redis") await redisCli(redis.port, "FLUSHALL");
-      const node = await startNode(store === "redis" ? redis : undefined);
-      nodes.push({ store, node, redisPids: store === "redis" ? [redis.pid] : [] });
-      await prefill([node.url], settings.keys, settings.valueSize);
-    }
-    return nodes;
-  } catch (error) {
-    await Promise.all(nodes.map((n) => n.node.stop()));
-    throw error;
-  }
+  return measure(node, first, (onMeasure) =>
+    runLoad({
+      urls: [node.node.url],
+      connections: scenario.connections,
+      window: scenario.window,
+      seconds,
+      warmup,
+      op: scenario.op,
+      protocol,
+      keys,
+      valueSize,
+      onMeasure,
+    }),
+  );
 }
 
 export async function protocolV2(settings: ProtocolSettings): Promise<ProtocolRun> {
   const { seconds, warmup, keys, valueSize, rounds } = settings;
-  const machine = machineInfo();
-  const started = new Date();
   console.log(
-    `kvfleet bench --v2: ${rounds} rounds, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; each pair after up to ${settings.quiet.seconds} s waiting for the machine to use < ${settings.quiet.cores} cores; load average ${machine.loadavgBefore.join(" ")}`,
+    `kvfleet bench --v2: ${rounds} rounds, ${seconds} s per load after ${warmup} s warm-up, ${keys} keys, ${valueSize}-byte values; each pair after up to ${settings.quiet.seconds} s waiting for the machine to use < ${settings.quiet.cores} cores; load average ${loadAverage().join(" ")}`,
   );
-  const rows: ProtocolRow[] = [];
-  await withRedis(async (redis) => {
-    const nodes = await startNodes(redis, settings);
-    try {
-      for (const { store } of nodes)
-        for (const scenario of settings.scenarios)
-          rows.push({
-            store,
-            ...scenario,
-            keysPerRequest: keysPerRequest(scenario.op),
-            v1: [],
-            v2: [],
-            ratios: [],
-            busyBefore: [],
-          });
-      console.log(ROUND.header);
-      for (let round = 0; round < rounds; round++) {
-        // Version 1 first in even rounds, version 2 first in odd ones.
-        const order: Protocol[] = round % 2 === 0 ? [1, 2] : [2, 1];
-        for (const row of rows) {
-          const node = nodes.find((n) => n.store === row.store) as Node;
-          row.busyBefore.push(await waitQuiet(settings.quiet.cores, settings.quiet.seconds));
-          for (const protocol of order) {
-            const s = await sample(node, row, protocol, protocol === order[0], settings);
-            (protocol === 1 ? row.v1 : row.v2).push(s);
-            console.log(ROUND.line([row, protocol, s]));
-          }
-          const v1 = row.v1.at(-1) as ProtocolSample;
-          const v2 = row.v2.at(-1) as ProtocolSample;
-          row.ratios.push(v1.opsPerSecond > 0 ? v2.opsPerSecond / v1.opsPerSecond : 0);
-        }
-      }
-    } finally {
-      await Promise.all(nodes.map((n) => n.node.stop()));
-    }
+  const ran = await pairedRounds<ProtocolRow, Protocol>(settings, {
+    // Version 1 first in even rounds, version 2 first in odd ones.
+    loaders: [1, 2],
+    rowsOf: (store) =>
+      settings.scenarios.map((scenario) => ({
+        store,
+        ...scenario,
+        keysPerRequest: keysPerRequest(scenario.op),
+        v1: [],
+        v2: [],
+        ratios: [],
+        busyBefore: [],
+      })),
+    samples: (row, protocol) => (protocol === 1 ? row.v1 : row.v2),
+    load: (node, row, protocol, first) => sample(node, row, protocol, first, settings),
+    header: ROUND.header,
+    line: (row, protocol, s) => ROUND.line([row, protocol, s]),
   });
-  machine.loadavgAfter = loadAverage();
-  const run: ProtocolRun = {
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    machine,
-    settings,
-    rows,
-  };
+  const run: ProtocolRun = { ...ran, settings };
   printSummary(run);
   return run;
 }
 
 /** The summary table of a run, and its errors, duration and load. */
 export function printSummary(run: ProtocolRun): void {
-  const { rows, settings, machine } = run;
+  const { rows, settings } = run;
   const table = summary(settings.quiet.cores);
   console.log(
     `\nmedians over ${settings.rounds} rounds; v2/v1 is the median of each round's ratio, range its lowest and highest, quiet n:median over the rounds in which other processes used < ${settings.quiet.cores} cores during both loads; cpu v2/v1: median per round of node + Redis + generator CPU per request; µs are CPU per request; others: cores used by other processes\n${table.header}`,
   );
   for (const row of rows) console.log(table.line(row));
-  const errors = rows.reduce(
-    (sum, r) => sum + [...r.v1, ...r.v2].reduce((n, s) => n + s.errors, 0),
-    0,
-  );
-  const seconds = Math.round((Date.parse(run.finished) - Date.parse(run.started)) / 1000);
   console.log(
-    `\n${errors} errors; ${seconds} s from ${run.started}; load average before ${machine.loadavgBefore.join(" ")}, after ${machine.loadavgAfter?.join(" ")}`,
+    footer(
+      run,
+      rows.flatMap((r) => [...r.v1, ...r.v2]),
+    ),
   );
 }
 

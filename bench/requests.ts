@@ -70,7 +70,7 @@ function allowedStatuses(op: Operation): Uint8Array {
 }
 
 /** A small seeded PRNG (mulberry32), so every run sends the same requests. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

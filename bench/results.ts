@@ -283,6 +283,35 @@ export interface ProtocolRun {
   rows: ProtocolRow[];
 }
 
+export interface ClientSettings extends LoadSettings {
+  stores: StoreType[];
+  ops: ("set" | "get")[];
+  /** Calls (client) and requests (raw generator) in flight on the one connection. */
+  inFlight: number;
+  /** Rounds, each loading every op with the raw generator and the client back to back. */
+  rounds: number;
+  quiet: { cores: number; seconds: number };
+}
+
+/** An op on a store: the raw generator's and the client's samples, one per round. */
+export interface ClientRow {
+  store: StoreType;
+  op: "set" | "get";
+  raw: ProtocolSample[];
+  client: ProtocolSample[];
+  /** Client ops/s over raw ops/s of each round. */
+  ratios: number[];
+  busyBefore: number[];
+}
+
+export interface ClientRun {
+  started: string;
+  finished: string;
+  machine: MachineInfo;
+  settings: ClientSettings;
+  rows: ClientRow[];
+}
+
 export interface Results {
   matrix: MatrixRun;
   memory: MemoryRun;
@@ -290,6 +319,7 @@ export interface Results {
   profile: ProfileRun;
   "slow-reader": SlowReaderRun;
   v2: ProtocolRun;
+  client: ClientRun;
 }
 export type Kind = keyof Results;
 

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { choiceFlag, items, numberFlag, runMain, shapeFlag, UsageError } from "./cli.ts";
+import { CLIENT_TARGET, clientCost } from "./client-cost.ts";
 import { matrix } from "./matrix.ts";
 import { memory } from "./memory.ts";
 import { profile } from "./profile.ts";
@@ -64,6 +65,14 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      --stores=LIST, --seconds, --warmup; before each pair
                      waits up to --quiet-wait (default 5) s for the machine
                      to use < --quiet (default 0.3) cores
+  --client           the client library (kvfleet-client) against the raw
+                     load generator on the same memory node: one
+                     connection, --in-flight (default 64) calls or
+                     requests in flight, --ops set,get by default, each
+                     loaded by both back to back for --rounds (default 3),
+                     order flipped every round; client/raw per op, flagged
+                     below ${CLIENT_TARGET}; --stores (default memory), --seconds,
+                     --warmup, --quiet, --quiet-wait as for --v2
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -75,7 +84,7 @@ const OPTIONS = {
   keys: { type: "string", default: "10000" },
   "value-size": { type: "string", default: "100" },
   only: { type: "string", default: MATRIX_TARGETS.join(",") },
-  ops: { type: "string", default: "set,get,mixed" },
+  ops: { type: "string" },
   shapes: { type: "string" },
   nodes: { type: "string", default: "1,2" },
   soak: { type: "string" },
@@ -88,9 +97,11 @@ const OPTIONS = {
   requests: { type: "string", default: String(slow.requests) },
   timeout: { type: "string", default: String(slow.timeoutSeconds) },
   "value-sizes": { type: "string", default: slow.valueSizes.join(",") },
-  stores: { type: "string", default: slow.stores.join(",") },
+  stores: { type: "string" },
   protocol: { type: "string", default: "1" },
   v2: { type: "boolean", default: false },
+  client: { type: "boolean", default: false },
+  "in-flight": { type: "string", default: "64" },
   rounds: { type: "string", default: "3" },
   scenarios: { type: "string", default: V2_SCENARIOS },
   quiet: { type: "string", default: "0.3" },
@@ -108,9 +119,11 @@ type NumberFlag =
   | "timeout"
   | "rounds"
   | "quiet"
-  | "quiet-wait";
+  | "quiet-wait"
+  | "in-flight";
 
 const STORES = ["memory", "redis"] as const;
+const CLIENT_OPS = ["set", "get"] as const;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: OPTIONS });
@@ -125,6 +138,10 @@ async function main(): Promise<number> {
     keys: number("keys"),
     valueSize: number("value-size"),
   };
+  const stores = (fallback: string) =>
+    items(values.stores ?? fallback).map((s) => choiceFlag("stores", s, STORES));
+  const quiet = { cores: number("quiet"), seconds: number("quiet-wait") };
+  const rounds = Math.max(1, Math.round(number("rounds")));
   const shapes = (fallback: string) =>
     items(values.shapes ?? fallback).map((s) => shapeFlag("shapes", s));
   let path: string;
@@ -153,7 +170,7 @@ async function main(): Promise<number> {
   } else if (values["slow-reader"]) {
     const settings = {
       ...SLOW_READER_DEFAULTS,
-      stores: items(values.stores).map((s) => choiceFlag("stores", s, STORES)),
+      stores: stores(slow.stores.join(",")),
       valueSizes: items(values["value-sizes"]).map((v) => numberFlag("value-sizes", v)),
       requests: number("requests"),
       timeoutSeconds: number("timeout"),
@@ -162,21 +179,31 @@ async function main(): Promise<number> {
   } else if (values.v2) {
     const settings = {
       ...load,
-      stores: items(values.stores).map((s) => choiceFlag("stores", s, STORES)),
+      stores: stores(slow.stores.join(",")),
       scenarios: items(values.scenarios).map((text) => {
         const [op = "", shape = "", ...more] = text.split(":");
         if (more.length > 0) throw new UsageError(`--scenarios: ${text} is not op:CxW`);
         return { op: choiceFlag("scenarios", op, OPERATIONS), ...shapeFlag("scenarios", shape) };
       }),
-      rounds: Math.max(1, Math.round(number("rounds"))),
-      quiet: { cores: number("quiet"), seconds: number("quiet-wait") },
+      rounds,
+      quiet,
     };
     path = save("v2", await protocolV2(settings));
+  } else if (values.client) {
+    const settings = {
+      ...load,
+      stores: stores("memory"),
+      ops: items(values.ops ?? "set,get").map((op) => choiceFlag("ops", op, CLIENT_OPS)),
+      inFlight: Math.max(1, Math.round(number("in-flight"))),
+      rounds,
+      quiet,
+    };
+    path = save("client", await clientCost(settings));
   } else {
     const settings = {
       ...load,
       targets: items(values.only).map((t) => choiceFlag("only", t, MATRIX_TARGETS)),
-      ops: items(values.ops).map((op) => choiceFlag("ops", op, OPERATIONS)),
+      ops: items(values.ops ?? "set,get,mixed").map((op) => choiceFlag("ops", op, OPERATIONS)),
       shapes: shapes("1x1,64x1,64x32"),
       nodes: items(values.nodes).map((n) => numberFlag("nodes", n)),
     };

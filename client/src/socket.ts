@@ -37,11 +37,13 @@ export interface SocketOptions {
 
 /**
  * Where the token goes when the options do not say: Bun's own WebSocket and
- * a given constructor (the `ws` package and its likes) send headers; a
- * browser's WebSocket cannot, so it gets `?token=`.
+ * another given constructor (the `ws` package and its likes) send headers;
+ * the global WebSocket of any other runtime (a browser's, Node 22's) cannot,
+ * so it gets `?token=`, also when it is passed as `options.WebSocket`.
  */
 export function defaultTokenIn(given: WebSocketConstructor | undefined): "header" | "query" {
-  if (given !== undefined) return "header";
+  const global = (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (given !== undefined && given !== global) return "header";
   return typeof (globalThis as { Bun?: unknown }).Bun === "undefined" ? "query" : "header";
 }
 
