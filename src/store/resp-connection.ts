@@ -1,5 +1,5 @@
 import type { Socket } from "bun";
-import { encodeCommand, type Reply, RespError, RespParser } from "./resp.ts";
+import { CommandBuffer, type Reply, RespError, RespParser } from "./resp.ts";
 
 export interface RespOptions {
   readonly host: string;
@@ -47,8 +47,8 @@ export class RespConnection {
   /** Waiters of the commands in flight, oldest first from `#head`. */
   #waiters: Waiter[] = [];
   #head = 0;
-  /** Text written this turn, sent at its end. */
-  #out = "";
+  /** Commands written this turn, sent at its end. */
+  readonly #out = new CommandBuffer();
   /** Bytes the socket did not take yet, sent on `drain`. */
   #backlog: Buffer | null = null;
   readonly #flush = () => this.#send();
@@ -69,7 +69,7 @@ export class RespConnection {
    */
   send(head: readonly (string | number)[], tail?: readonly (string | number)[]): Promise<Reply> {
     if (!this.#ready) return Promise.reject(new Error("Redis connection is not ready"));
-    return this.#command(encodeCommand(head, tail));
+    return this.#command(head, tail);
   }
 
   /** Closes for good; commands in flight fail. */
@@ -80,17 +80,19 @@ export class RespConnection {
     this.#dropped(new Error("Redis connection closed"));
   }
 
-  #command(text: string): Promise<Reply> {
+  #command(
+    head: readonly (string | number)[],
+    tail?: readonly (string | number)[],
+  ): Promise<Reply> {
     return new Promise((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
-      if (this.#out === "") queueMicrotask(this.#flush);
-      this.#out += text;
+      if (this.#out.text === "") queueMicrotask(this.#flush);
+      this.#out.add(head, tail);
     });
   }
 
   #send(): void {
-    const text = this.#out;
-    this.#out = "";
+    const { text, bytes } = this.#out.take();
     const socket = this.#socket;
     if (text === "" || socket === null) return;
     if (this.#backlog !== null) {
@@ -98,7 +100,7 @@ export class RespConnection {
       return;
     }
     const written = socket.write(text);
-    if (written < text.length || written < Buffer.byteLength(text)) {
+    if (written < bytes) {
       this.#backlog = Buffer.from(text).subarray(Math.max(written, 0));
     }
   }
@@ -169,7 +171,7 @@ export class RespConnection {
     if (db !== 0) steps.push(["SELECT", db]);
     steps.push(...setup);
     try {
-      await Promise.all(steps.map((args) => this.#command(encodeCommand(args))));
+      await Promise.all(steps.map((args) => this.#command(args)));
     } catch (err) {
       if (this.#socket === socket) this.#fail(err as Error);
       return;
@@ -202,7 +204,7 @@ export class RespConnection {
   #dropped(err: Error): void {
     this.#ready = false;
     this.#socket = null;
-    this.#out = "";
+    this.#out.take();
     this.#backlog = null;
     this.#parser.reset();
     const waiters = this.#waiters.slice(this.#head);

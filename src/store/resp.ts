@@ -16,22 +16,43 @@ export type Reply = string | number | null | RespError | Reply[];
 type Args = readonly (string | number)[];
 
 /**
- * One command as RESP text, `head` then `tail` (so a script's arguments need
- * not be copied behind its name): an array of bulk strings, lengths in UTF-8 bytes.
+ * Commands as RESP text, appended to one string for one socket write, with
+ * their length in bytes kept as they are added (each argument's UTF-8 length
+ * is needed for its header anyway), so the text is never measured again.
  */
-export function encodeCommand(head: Args, tail: Args = NONE): string {
-  let out = `*${head.length + tail.length}\r\n`;
-  for (const arg of head) out += bulk(arg);
-  for (const arg of tail) out += bulk(arg);
-  return out;
+export class CommandBuffer {
+  text = "";
+  bytes = 0;
+
+  /** Appends one command, `head` then `tail`, as an array of bulk strings. */
+  add(head: Args, tail: Args = NONE): void {
+    const text = this.#bulks(this.#bulks(`*${head.length + tail.length}\r\n`, head), tail);
+    this.text += text;
+    this.bytes += text.length;
+  }
+
+  /** `text` and a bulk string per argument; adds to `bytes` what UTF-8 takes beyond `length`. */
+  #bulks(text: string, args: Args): string {
+    let out = text;
+    for (const arg of args) {
+      const bulk = typeof arg === "string" ? arg : String(arg);
+      const bytes = Buffer.byteLength(bulk);
+      this.bytes += bytes - bulk.length;
+      out += `$${bytes}\r\n${bulk}\r\n`;
+    }
+    return out;
+  }
+
+  /** The text so far and its bytes, leaving the buffer empty. */
+  take(): { text: string; bytes: number } {
+    const out = { text: this.text, bytes: this.bytes };
+    this.text = "";
+    this.bytes = 0;
+    return out;
+  }
 }
 
 const NONE: Args = [];
-
-function bulk(arg: string | number): string {
-  const text = typeof arg === "string" ? arg : String(arg);
-  return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
-}
 
 const CR = 13;
 /** Thrown inside the parser when the buffer ends mid-reply; carries nothing. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { encodeCommand, type Reply, RespError, RespParser } from "../../src/store/resp.ts";
+import { CommandBuffer, type Reply, RespError, RespParser } from "../../src/store/resp.ts";
 
 function parse(chunks: Buffer[]): Reply[] {
   const parser = new RespParser();
@@ -57,12 +57,16 @@ describe("RESP replies", () => {
 });
 
 describe("RESP commands", () => {
-  test("arrays of bulk strings with lengths in UTF-8 bytes", () => {
-    expect(encodeCommand(["SET", "k\u20ac", 12])).toBe(
-      "*3\r\n$3\r\nSET\r\n$4\r\nk\u20ac\r\n$2\r\n12\r\n",
+  test("arrays of bulk strings with lengths in UTF-8 bytes, and the bytes of all", () => {
+    const buffer = new CommandBuffer();
+    buffer.add(["SET", "k\u20ac", 12]);
+    buffer.add(["EVALSHA", "abc"], [1, "k"]);
+    const { text, bytes } = buffer.take();
+    expect(text).toBe(
+      "*3\r\n$3\r\nSET\r\n$4\r\nk\u20ac\r\n$2\r\n12\r\n" +
+        "*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n1\r\n$1\r\nk\r\n",
     );
-    expect(encodeCommand(["EVALSHA", "abc"], [1, "k"])).toBe(
-      "*4\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n1\r\n$1\r\nk\r\n",
-    );
+    expect(bytes).toBe(Buffer.byteLength(text));
+    expect(buffer.take()).toEqual({ text: "", bytes: 0 });
   });
 });
