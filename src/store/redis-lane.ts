@@ -52,6 +52,7 @@ export function openLane(client: Redis, onReady: () => void): Lane {
       script: (name, key, args) =>
         connection.send(["EVALSHA", shas[name], 1, key], args).catch(noScript),
       call: (command, args) => connection.send([command], args),
+      pipeline: (commands) => connection.pipeline(commands),
     },
   };
 }

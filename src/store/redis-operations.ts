@@ -49,6 +49,12 @@ const either =
   (reply: unknown): A | B | Failed =>
     reply === 1 ? one : reply === 0 ? zero : Status.Unknown;
 
+/** A set's reply: 1 or 0 from a script, the old value or nil from a plain `SET … GET`. */
+function existed(reply: unknown): SetStatus | Failed {
+  if (reply === 1 || typeof reply === "string") return Status.KeyUpdated;
+  return reply === 0 || reply === null ? Status.KeySet : Status.Unknown;
+}
+
 /** An add's reply: 1 or 0 from a script, OK or nil from a plain `SET NX`. */
 function stored(reply: unknown): AddStatus | Failed {
   if (reply === 1 || reply === "OK") return Status.KeySet;
@@ -72,6 +78,8 @@ export interface Channels {
 export interface Runner {
   /** A script of `redis-scripts.ts` by name: its one declared key, then its arguments. */
   script(name: ScriptName, key: string, args: (string | number)[]): Promise<unknown>;
+  /** Plain commands in a row, one reply each, an error in its command's place. */
+  pipeline(commands: (string | number)[][]): Promise<unknown[]>;
   /** A plain command of one key. */
   call(
     command: "MGET" | "EXISTS" | "PEXPIRE" | "PTTL" | "SET" | "DEL",
@@ -86,6 +94,11 @@ export function ioredisRunner(client: Redis | Cluster): Runner {
     script: (name, key, args) =>
       (commands[name] as (...a: unknown[]) => Promise<unknown>).call(client, key, ...args),
     call: (command, args) => client.call(command, ...args),
+    pipeline: (commands) =>
+      client
+        .pipeline(commands as [string, ...(string | number)[]][])
+        .exec()
+        .then((replies) => (replies ?? []).map(([err, reply]) => err ?? reply)),
   };
 }
 
@@ -111,26 +124,35 @@ export function operations(
     return run.script(name, keys[0] as string, args) as Promise<unknown[]>;
   };
   const many = (name: GroupWrite) => (keys: string[], values: string[]) =>
-    quiet() ? group(`${name}Quiet`, keys, values) : group(name, keys, values, channels.of(keys));
+    group(name, keys, values, channels.of(keys));
+  /**
+   * A quiet node's group as plain commands, one per key (`SET … GET`, `SET …
+   * NX`, `DEL`): cheaper in Redis per key than a script's loop, and as exact
+   * (each is atomic). Otherwise `loud`, the group script.
+   */
+  type Many = (keys: string[], values: string[], ttls: number[]) => Promise<unknown[]>;
+  const plainOr =
+    (loud: Many, command: (key: string, value: string, ttl: number) => (string | number)[]): Many =>
+    (keys, values, ttls) =>
+      quiet()
+        ? run.pipeline(keys.map((key, i) => command(key, values[i] as string, ttls[i] as number)))
+        : loud(keys, values, ttls);
   const keysOnly = (name: ScriptName) => (keys: string[]) => group(name, keys);
-  const removes = (name: GroupWrite) => (keys: string[]) =>
-    quiet() ? group(`${name}Quiet`, keys) : group(name, keys, channels.of(keys));
+  const removes = (name: GroupWrite) => (keys: string[]) => group(name, keys, channels.of(keys));
   const timed = (name: GroupWrite) => (keys: string[], values: string[], ttls: number[]) =>
-    quiet()
-      ? group(`${name}Quiet`, keys, values, ttls)
-      : group(name, keys, values, ttls, channels.of(keys));
+    group(name, keys, values, ttls, channels.of(keys));
   // KV_EXPIRE has no value: its ms go where a value would (see EXPIRE_MANY_LUA).
   const msOnly = (name: ScriptName) => (keys: string[], _values: string[], ms: number[]) =>
     group(name, keys, ms);
   return {
     set: {
-      many: many("kvfleetSetMany"),
+      many: plainOr(many("kvfleetSetMany"), (key, value) => ["SET", key, value, "GET"]),
       one: (key, value) =>
         quiet() ? script("kvfleetSetQuiet", key, value) : script("kvfleetSet", key, value, ch(key)),
-      result: either(Status.KeyUpdated, Status.KeySet),
+      result: existed,
     },
     add: {
-      many: many("kvfleetAddMany"),
+      many: plainOr(many("kvfleetAddMany"), (key, value) => ["SET", key, value, "NX"]),
       one: (key, value) =>
         quiet() ? run.call("SET", [key, value, "NX"]) : script("kvfleetAdd", key, value, ch(key)),
       result: stored,
@@ -143,7 +165,7 @@ export function operations(
       result: (reply) => (typeof reply === "string" ? reply : Status.KeyNotExist),
     },
     remove: {
-      many: removes("kvfleetDelMany"),
+      many: plainOr(removes("kvfleetDelMany"), (key) => ["DEL", key]),
       one: (key) => (quiet() ? run.call("DEL", [key]) : script("kvfleetDel", key, ch(key))),
       result: either(Status.KeyRemoved, Status.KeyNotExist),
     },
@@ -153,7 +175,10 @@ export function operations(
       result: either(Status.KeyExists, Status.KeyNotExist),
     },
     append: {
-      many: many("kvfleetAppendMany"),
+      many: (keys, values) =>
+        quiet()
+          ? group("kvfleetAppendManyQuiet", keys, values)
+          : group("kvfleetAppendMany", keys, values, channels.of(keys)),
       one: (key, value) => script("kvfleetAppend", key, value, ch(key)),
       result: (reply) =>
         reply === 1
@@ -166,16 +191,30 @@ export function operations(
     },
     setPx: {
       timed: true,
-      many: timed("kvfleetSetPxMany"),
+      many: plainOr(timed("kvfleetSetPxMany"), (key, value, ttl) => [
+        "SET",
+        key,
+        value,
+        "PX",
+        ttl,
+        "GET",
+      ]),
       one: (key, value, ttl) =>
         quiet()
           ? script("kvfleetSetPxQuiet", key, value, ttl)
           : script("kvfleetSetPx", key, value, ttl, ch(key)),
-      result: either(Status.KeyUpdated, Status.KeySet),
+      result: existed,
     },
     addPx: {
       timed: true,
-      many: timed("kvfleetAddPxMany"),
+      many: plainOr(timed("kvfleetAddPxMany"), (key, value, ttl) => [
+        "SET",
+        key,
+        value,
+        "PX",
+        ttl,
+        "NX",
+      ]),
       one: (key, value, ttl) =>
         quiet()
           ? run.call("SET", [key, value, "PX", ttl, "NX"])

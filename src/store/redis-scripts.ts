@@ -101,7 +101,12 @@ function scripts(publisher: Publisher) {
     kvfleetSetPxQuiet: SET_PX_QUIET_LUA,
     kvfleetProbe: probeScript(publisher),
     ...groupWrites(publisher),
-    ...quietGroupWrites(),
+    /**
+     * A quiet node's group append (see `redis-quiet.ts`): kvfleetAppendMany
+     * without the count and publish, taking no channels. (Its other group
+     * writes are plain commands, which no append has.)
+     */
+    kvfleetAppendManyQuiet: forEachKey("allow-cross-slot-keys", GROUP_WRITES.kvfleetAppendMany),
     ...UNCHANGING,
   };
 }
@@ -150,18 +155,6 @@ function groupWrites(publisher: Publisher | undefined): Record<GroupWrite, strin
   ][]) {
     const flags = "removes" in spec ? "allow-oom,allow-cross-slot-keys" : "allow-cross-slot-keys";
     out[name] = forEachKey(flags, { ...spec, publisher });
-  }
-  return out;
-}
-
-/**
- * A quiet node's group writes (see `redis-quiet.ts`): the same scripts
- * without the count and the publish, taking no channels, as before events.
- */
-function quietGroupWrites(): Record<`${GroupWrite}Quiet`, string> {
-  const out = {} as Record<`${GroupWrite}Quiet`, string>;
-  for (const [name, lua] of Object.entries(groupWrites(undefined))) {
-    out[`${name as GroupWrite}Quiet`] = lua;
   }
   return out;
 }

@@ -18,6 +18,9 @@ export interface RespOptions {
 interface Waiter {
   readonly resolve: (reply: Reply) => void;
   readonly reject: (err: Error) => void;
+  /** A pipeline's replies so far, error replies in place, and how many it waits for. */
+  readonly batch?: Reply[];
+  readonly count?: number;
 }
 
 /** Reconnect forever, never waiting more than a second (as the ioredis client does). */
@@ -72,6 +75,25 @@ export class RespConnection {
     return this.#command(head, tail);
   }
 
+  /**
+   * Runs several commands in a row, answering all their replies at once, an
+   * error reply in its command's place; rejects as `send` does.
+   */
+  pipeline(commands: readonly (readonly (string | number)[])[]): Promise<Reply[]> {
+    if (!this.#ready) return Promise.reject(new Error("Redis connection is not ready"));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: resolve as Waiter["resolve"],
+        reject,
+        batch: [],
+        count: commands.length,
+      };
+      this.#waiters.push(waiter);
+      if (this.#out.text === "") queueMicrotask(this.#flush);
+      for (const command of commands) this.#out.add(command);
+    });
+  }
+
   /** Closes for good; commands in flight fail. */
   close(): void {
     this.#closed = true;
@@ -115,6 +137,11 @@ export class RespConnection {
   #settle(reply: Reply): void {
     const waiter = this.#waiters[this.#head];
     if (waiter === undefined) return;
+    const batch = waiter.batch;
+    if (batch !== undefined) {
+      batch.push(reply);
+      if (batch.length < (waiter.count as number)) return;
+    }
     this.#waiters[this.#head++] = undefined as unknown as Waiter;
     if (this.#head === this.#waiters.length) {
       this.#waiters = [];
@@ -123,7 +150,8 @@ export class RespConnection {
       this.#waiters = this.#waiters.slice(this.#head);
       this.#head = 0;
     }
-    if (reply instanceof RespError) waiter.reject(reply);
+    if (batch !== undefined) waiter.resolve(batch);
+    else if (reply instanceof RespError) waiter.reject(reply);
     else waiter.resolve(reply);
   }
 

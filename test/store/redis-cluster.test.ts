@@ -4,7 +4,7 @@ import type { Cluster } from "ioredis";
 import { Status } from "../../src/protocol/status.ts";
 import { connectRedis, RedisStore } from "../../src/store/redis.ts";
 import { type RedisCluster, redisCli, startRedisCluster, waitFor } from "../support/redis.ts";
-import { coalescingSuite, groupCommands } from "./coalescing-suite.ts";
+import { coalescingSuite } from "./coalescing-suite.ts";
 import { storeSuite } from "./store-suite.ts";
 
 let cluster: RedisCluster;
@@ -87,12 +87,7 @@ coalescingSuite("redis cluster", {
     await waitFor("the cluster client to be ready", () => store.ready());
     return store;
   },
-  async groupCommands() {
-    const infos = await Promise.all(
-      cluster.nodes.map((node) => redisCli(node.port, "INFO", "commandstats")),
-    );
-    return infos.reduce((sum, info) => sum + groupCommands(info), 0);
-  },
+  infos: () => Promise.all(cluster.nodes.map((node) => redisCli(node.port, "INFO", "all"))),
   raw: (_key, ...args) => redisCli(cluster.nodes[0]?.port ?? 0, "-c", ...args),
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { connectRedis, RedisStore } from "../../src/store/redis.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { coalescingSuite, groupCommands } from "./coalescing-suite.ts";
+import { coalescingSuite } from "./coalescing-suite.ts";
 import { storeSuite } from "./store-suite.ts";
 
 let server: RedisServer;
@@ -40,9 +40,6 @@ coalescingSuite("redis", {
     await waitFor("the client to be ready", () => store.ready());
     return store;
   },
-  async groupCommands() {
-    const info = await redisCli(server.port, "INFO", "commandstats");
-    return groupCommands(info);
-  },
+  infos: async () => [await redisCli(server.port, "INFO", "all")],
   raw: (_key, ...args) => redisCli(server.port, ...args),
 });
