@@ -148,7 +148,7 @@ export function operations(
     set: {
       many: plainOr(many("kvfleetSetMany"), (key, value) => ["SET", key, value, "GET"]),
       one: (key, value) =>
-        quiet() ? script("kvfleetSetQuiet", key, value) : script("kvfleetSet", key, value, ch(key)),
+        quiet() ? run.call("SET", [key, value, "GET"]) : script("kvfleetSet", key, value, ch(key)),
       result: existed,
     },
     add: {
@@ -201,7 +201,7 @@ export function operations(
       ]),
       one: (key, value, ttl) =>
         quiet()
-          ? script("kvfleetSetPxQuiet", key, value, ttl)
+          ? run.call("SET", [key, value, "PX", ttl, "GET"])
           : script("kvfleetSetPx", key, value, ttl, ch(key)),
       result: existed,
     },

@@ -21,12 +21,6 @@ const PERSIST_ONE =
 
 export const PERSIST_LUA = `local key = KEYS[1] ${PERSIST_ONE}`;
 
-/** KV_SET of one key as it was before change events: 1 when the key existed, 0 when new. */
-const SET_QUIET_LUA =
-  "local old = redis.call('SET', KEYS[1], ARGV[1], 'GET') if old then return 1 end return 0";
-const SET_PX_QUIET_LUA =
-  "local old = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET') if old then return 1 end return 0";
-
 /** The lone scripts of a single Redis, which the benchmarks load by hand. */
 const SINGLE_LONE = loneScripts(SINGLE, APPEND_FUNCTION);
 /**
@@ -96,9 +90,6 @@ function scripts(publisher: Publisher) {
     kvfleetDel: lone.del,
     kvfleetAppend: lone.append,
     kvfleetPersist: PERSIST_LUA,
-    /** The lone sets of a quiet node (see `redis-quiet.ts`): as kvfleetSet(Px), publishing nothing. */
-    kvfleetSetQuiet: SET_QUIET_LUA,
-    kvfleetSetPxQuiet: SET_PX_QUIET_LUA,
     kvfleetProbe: probeScript(publisher),
     ...groupWrites(publisher),
     /**
@@ -218,8 +209,6 @@ declare module "ioredis" {
     kvfleetAppend(key: RedisKey, value: string, channel: string): Result<1 | 22 | 41, Context>;
     /** {@link PERSIST_LUA}: 1 when the key exists (now persistent), 0 when missing. */
     kvfleetPersist(key: RedisKey): Result<0 | 1, Context>;
-    kvfleetSetQuiet(key: RedisKey, value: string): Result<0 | 1, Context>;
-    kvfleetSetPxQuiet(key: RedisKey, value: string, ttl: number): Result<0 | 1, Context>;
     /**
      * CLEAR_LUA (a single Redis: the channel) or CLUSTER_CLEAR_LUA (a Cluster
      * master: the clear's id, then slot keys and channels): the number of keys
