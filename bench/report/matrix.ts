@@ -142,7 +142,7 @@ export function methodSection({ settings: s }: MatrixRun): string {
     "  same shape (the found value for a get), no store, no metrics, no ordering queue; a child",
     "  process like a node, loaded by the same generator with the same settings.",
     "- **Redis ceiling**: `redis-benchmark` at the same connections and pipeline depth issuing the",
-    "  commands kvfleet issues: `EVALSHA` of kvfleet's SET script (set), `GET` (get), `SET … NX`",
+    "  commands kvfleet issues while nobody watches: `SET … GET` (set), `GET` (get), `SET … NX`",
     "  (add), `DEL` (rmv), `EVALSHA` of the append script (append), on the same key space and",
     "  value size. The mixed ceiling combines the single-command rates by the mix",
     "  (1 / Σ share ÷ rate). redis-benchmark is a C client, so this is Redis's own ceiling on",

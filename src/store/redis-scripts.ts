@@ -23,12 +23,7 @@ export const PERSIST_LUA = `local key = KEYS[1] ${PERSIST_ONE}`;
 
 /** The lone scripts of a single Redis, which the benchmarks load by hand. */
 const SINGLE_LONE = loneScripts(SINGLE, APPEND_FUNCTION);
-/**
- * SET that also tells whether the key existed, in one atomic round trip, so
- * that N nodes setting one new key at once answer exactly one 20, and
- * publishes the change. Replies 1 when the key existed, 0 when it was new.
- */
-export const SET_AND_REPORT_LUA = SINGLE_LONE.set;
+/** The lone append of a single Redis, which the benchmark's Redis ceiling runs. */
 export const APPEND_LUA = SINGLE_LONE.append;
 
 /** What a group's script does per key, and what it takes and publishes. */
@@ -104,7 +99,10 @@ function scripts(publisher: Publisher) {
 
 /** What each group write script does per key (`one`), its columns and prelude. */
 const GROUP_WRITES = {
-  /** Per key: 1 when the key existed, 0 when it was new (see SET_AND_REPORT_LUA). */
+  /**
+   * Per key: 1 when the key existed, 0 when it was new, in one atomic step, so
+   * that N nodes setting one new key at once answer exactly one 20.
+   */
   kvfleetSetMany: {
     one: "local old = redis.call('SET', key, value, 'GET') changed(i, 's', key, value) if old then return 1 end return 0",
   },
