@@ -2,26 +2,23 @@
  * `bun run bench:fanout`: change events fanned out to many watchers. One
  * writer keeps `window` KV_SET of keys under one prefix in flight through the
  * first node; `watchers` connections watch that prefix, spread over the
- * nodes (two nodes on one Redis, or one node on the memory store). Reports
+ * nodes (two nodes on one Redis or on a 3-master Redis Cluster, or one node
+ * on the memory store). Reports
  * events delivered per second over all watchers, and the latency from each
  * write's answer to each of its events' arrival (negative when the event
  * came first), in microseconds.
  *
  *   bun bench/fanout.ts --store=redis --watchers=1000 --seconds=5 --window=8
+ *   bun bench/fanout.ts --store=redis-cluster
  */
 import { parseArgs } from "node:util";
+import { startRedisCluster } from "../test/support/redis.ts";
 import { choiceFlag, numberFlag, runMain } from "./cli.ts";
 import { newHistogram, summarise } from "./latency.ts";
-import {
-  loadAverage,
-  type RedisServer,
-  type SpawnedServer,
-  startNode,
-  withRedis,
-} from "./process.ts";
+import { loadAverage, type SpawnedServer, startNode, withRedis } from "./process.ts";
 
 const USAGE =
-  "bun bench/fanout.ts [--store=redis|memory] [--watchers=N] [--seconds=S] [--window=W] [--value-size=B]";
+  "bun bench/fanout.ts [--store=redis|redis-cluster|memory] [--watchers=N] [--seconds=S] [--window=W] [--value-size=B]";
 const PREFIX = "fan:";
 const V2 = "kvfleet.v2";
 
@@ -148,8 +145,9 @@ async function fanout(
   };
 }
 
+/** `count` nodes with `store` (none: the memory store), `run` against them, then stopped. */
 async function withNodes<T>(
-  redis: RedisServer | undefined,
+  store: string[],
   count: number,
   run: (nodes: SpawnedServer[]) => Promise<T>,
 ): Promise<T> {
@@ -157,13 +155,30 @@ async function withNodes<T>(
   try {
     for (let i = 0; i < count; i++)
       nodes.push(
-        await startNode(redis, { args: ["--max-payload=65536", "--max-connections=100000"] }),
+        await startNode(undefined, {
+          args: ["--max-payload=65536", "--max-connections=100000", ...store],
+        }),
       );
     return await run(nodes);
   } finally {
     for (const node of nodes) await node.stop();
   }
 }
+
+/** Runs `run` with the node arguments of a fresh store of that kind, stopped after. */
+async function withStore<T>(store: Store, run: (args: string[]) => Promise<T>): Promise<T> {
+  if (store === "memory") return run([]);
+  if (store === "redis") return withRedis((redis) => run([`--redis-url=${redis.url}`]));
+  const cluster = await startRedisCluster();
+  try {
+    return await run([`--redis-cluster=${cluster.urls.join(",")}`]);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const STORES = ["redis", "redis-cluster", "memory"] as const;
+type Store = (typeof STORES)[number];
 
 await runMain(USAGE, async () => {
   const { values } = parseArgs({
@@ -175,13 +190,13 @@ await runMain(USAGE, async () => {
       "value-size": { type: "string", default: "64" },
     },
   });
-  const store = choiceFlag("store", values.store, ["redis", "memory"] as const);
+  const store = choiceFlag("store", values.store, STORES);
   const watchers = numberFlag("watchers", values.watchers);
   const seconds = numberFlag("seconds", values.seconds);
   const window = numberFlag("window", values.window);
   const valueSize = numberFlag("value-size", values["value-size"]);
-  const measure = (redis: RedisServer | undefined) =>
-    withNodes(redis, redis ? 2 : 1, (nodes) =>
+  const measure = (args: string[]) =>
+    withNodes(args, store === "memory" ? 1 : 2, (nodes) =>
       fanout(
         nodes.map((n) => n.url),
         store,
@@ -191,7 +206,7 @@ await runMain(USAGE, async () => {
         valueSize,
       ),
     );
-  const result = store === "redis" ? await withRedis(measure) : await measure(undefined);
+  const result = await withStore(store, measure);
   const l = result.answerToEventUs;
   console.log(
     `fan-out on ${result.store} (${result.nodes} node${result.nodes > 1 ? "s" : ""}), ${result.watchers} watchers of one prefix, writer window ${window}:`,
