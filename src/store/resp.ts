@@ -58,10 +58,21 @@ const CR = 13;
 /** Thrown inside the parser when the buffer ends mid-reply; carries nothing. */
 const INCOMPLETE = Symbol("incomplete");
 
+/** An array reply being read: its elements so far, and how many it has. */
+interface Open {
+  readonly out: Reply[];
+  readonly count: number;
+}
+
+/** What `#element` read when it was an array's header: the array is now open. */
+const OPENED = Symbol("opened");
+
 /**
- * Parses replies from a stream of chunks. A reply cut between chunks is
- * parsed again from its start once more bytes came; `need` remembers how
- * many bytes it takes at least, so a large bulk string arriving in many
+ * Parses replies from a stream of chunks, one element at a time: the arrays
+ * being read are kept open across chunks, so an element cut between chunks
+ * is read again from its own start, never the whole reply (an MGET of 256
+ * values of 8 KB comes in dozens of chunks). `need` remembers how many bytes
+ * the cut element takes at least, so a large bulk string arriving in many
  * chunks is joined once instead of re-read per chunk.
  */
 export class RespParser {
@@ -70,6 +81,7 @@ export class RespParser {
   #need = 0;
   #buf: Buffer = Buffer.alloc(0);
   #at = 0;
+  #open: Open[] = [];
 
   /** Feeds a chunk; calls `onReply` for each complete reply in it, in order. */
   feed(chunk: Buffer, onReply: (reply: Reply) => void): void {
@@ -88,9 +100,9 @@ export class RespParser {
     const buf = this.#buf;
     while (this.#at < buf.length) {
       const start = this.#at;
-      let reply: Reply;
+      let element: Reply | typeof OPENED;
       try {
-        reply = this.#reply();
+        element = this.#element();
       } catch (err) {
         if (err !== INCOMPLETE) throw err;
         // A copy: the tail outlives this chunk, whose memory the socket may reuse.
@@ -100,7 +112,8 @@ export class RespParser {
         this.#buffered = rest.length;
         return;
       }
-      onReply(reply);
+      if (element === OPENED) continue;
+      this.#complete(element, onReply);
     }
     this.#buf = Buffer.alloc(0);
   }
@@ -110,9 +123,27 @@ export class RespParser {
     this.#chunks = [];
     this.#buffered = 0;
     this.#need = 0;
+    this.#open = [];
   }
 
-  #reply(): Reply {
+  /** Puts a finished element in its array, closing the arrays it completes, or answers it. */
+  #complete(element: Reply, onReply: (reply: Reply) => void): void {
+    let value = element;
+    for (;;) {
+      const top = this.#open[this.#open.length - 1];
+      if (top === undefined) {
+        onReply(value);
+        return;
+      }
+      top.out.push(value);
+      if (top.out.length < top.count) return;
+      this.#open.pop();
+      value = top.out;
+    }
+  }
+
+  /** One element: a whole value, or an array's header (the array is then open). */
+  #element(): Reply | typeof OPENED {
     const type = this.#buf[this.#at];
     if (type === undefined) throw INCOMPLETE;
     const line = this.#line();
@@ -140,9 +171,9 @@ export class RespParser {
         // *
         const count = Number(line);
         if (count < 0) return null;
-        const out: Reply[] = new Array(count);
-        for (let i = 0; i < count; i++) out[i] = this.#reply();
-        return out;
+        if (count === 0) return [];
+        this.#open.push({ out: [], count });
+        return OPENED;
       }
       default:
         throw new Error(`Redis sent a reply of unknown type ${String.fromCharCode(type)}`);

@@ -51,6 +51,22 @@ describe("RESP replies", () => {
     expect(out[1]).toBe(7);
   });
 
+  test("an array of 256 values of 8 KB in 64 KB chunks, nested arrays and errors among them", () => {
+    const value = "v".repeat(8192);
+    let text = "*257\r\n";
+    for (let i = 0; i < 256; i++) text += `$${value.length}\r\n${value}\r\n`;
+    text += "*2\r\n-ERR in place\r\n*1\r\n:5\r\n:9\r\n";
+    const out = parse(pieces(text, 65536));
+    expect(out).toHaveLength(2);
+    const array = out[0] as Reply[];
+    expect(array).toHaveLength(257);
+    expect(array.slice(0, 256).every((v) => v === value)).toBe(true);
+    const last = array[256] as Reply[];
+    expect(last[0]).toBeInstanceOf(RespError);
+    expect(last[1]).toEqual([5]);
+    expect(out[1]).toBe(9);
+  });
+
   test("a reply of unknown type is an error, not a guess", () => {
     expect(() => parse([Buffer.from("?what\r\n")])).toThrow(/unknown type/);
   });
