@@ -34,6 +34,12 @@ export interface SessionHooks {
   event(frame: Frame): void;
   /** The session gave up: closed by the user, or reconnecting failed. */
   ended(error: KvfleetError): void;
+  /**
+   * A request is about to be queued, or the session closed: calls gathered
+   * for a batch (batches.ts) must be sent first, so that nothing overtakes
+   * them. Requests the batcher itself makes call it again; it has nothing then.
+   */
+  flush(): void;
 }
 
 /** What the client did so far, and what it holds now. */
@@ -120,6 +126,7 @@ export class Session {
    * (re-establishing watches).
    */
   request(command: string, body: string, options = "", first = false): Promise<Frame> {
+    this.#hooks.flush();
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const id = this.#nextId++;
     // Protocol 1 has no ids: its answers are matched by order alone.
@@ -140,6 +147,7 @@ export class Session {
 
   /** Closes the connection for good; queued and unanswered requests fail. */
   close(): void {
+    this.#hooks.flush();
     this.#end(new KvfleetError(0, "the client was closed"));
   }
 
