@@ -1,3 +1,4 @@
+import type { Batcher } from "./batches.ts";
 import {
   checkKey,
   type Item,
@@ -51,14 +52,19 @@ const APPEND_RESULTS: Record<number, AppendResult> = {
   41: "type-mismatch",
 };
 
-/** A kvfleet database: every call is one request, answered in its own promise. */
+/**
+ * A kvfleet database: every call answered in its own promise; per-key calls
+ * of one turn joined into one request per command when `batches` is given.
+ */
 export class Kvfleet {
   readonly #session: Session;
   readonly #watches: Watches;
+  readonly #batches: Batcher | undefined;
 
-  constructor(session: Session, watches: Watches) {
+  constructor(session: Session, watches: Watches, batches: Batcher | undefined) {
     this.#session = session;
     this.#watches = watches;
+    this.#batches = batches;
   }
 
   /** Stores `value` under `key`: "created" for a new key, "updated" when it existed. */
@@ -242,7 +248,11 @@ export class Kvfleet {
   }
 
   #perKey(command: string, body: "[]" | "{}", items: Item[], options = "") {
-    return perKey(this.#session, command, body, items, options);
+    const batches = this.#batches;
+    // No items: no request at all, as without batches.
+    return batches === undefined || items.length === 0
+      ? perKey(this.#session, command, body, items, options)
+      : batches.send(command, body, items, options);
   }
 
   #v2(what: string): void {

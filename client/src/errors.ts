@@ -81,3 +81,29 @@ export class RequestTimeoutError extends KvfleetError {
 export class ConnectError extends KvfleetError {
   override name = "ConnectError";
 }
+
+/** A sent request's error after a close other than 1001: it may have run. */
+export function lost(command: string, code: number): ConnectionLostError {
+  return new ConnectionLostError(
+    `${command}: the connection closed (${code}) before the answer; it may or may not have run`,
+    "unknown",
+    code,
+  );
+}
+
+/** A request's error when the session ended (closed, or gave up reconnecting) before its answer. */
+export function ended(command: string, error: KvfleetError, sent: boolean): ConnectionLostError {
+  return sent
+    ? new ConnectionLostError(`${command}: ${error.message}; it may or may not have run`, "unknown")
+    : new ConnectionLostError(`${command}: not sent: ${error.message}`, "not-run");
+}
+
+/** A request's error after `ms` without an answer. */
+export function timedOut(command: string, ms: number, sent: boolean): RequestTimeoutError {
+  return new RequestTimeoutError(
+    sent
+      ? `${command}: no answer within ${ms} ms; it was sent and may still run`
+      : `${command}: not sent within ${ms} ms (still connecting or too many in flight)`,
+    sent ? "unknown" : "not-run",
+  );
+}

@@ -1,4 +1,5 @@
 import { type Backoff, DEFAULT_BACKOFF } from "./backoff.ts";
+import { Batcher } from "./batches.ts";
 import { Kvfleet } from "./client.ts";
 import type { KvfleetError } from "./errors.ts";
 import { Session } from "./session.ts";
@@ -41,8 +42,18 @@ export interface ConnectOptions {
   requestTimeout?: number;
   /** Milliseconds opening a connection may take (default 10 000). */
   connectTimeout?: number;
-  /** Requests sent and not yet answered at most (default 256); later calls wait in the client. */
+  /**
+   * Requests sent and not yet answered at most (default 256); later ones wait
+   * in the client. A batch of calls (`batch`) is one request.
+   */
   maxInFlight?: number;
+  /**
+   * Calls of one per-key command made in one turn of the event loop go as one
+   * request (default true) of at most `maxBytes` UTF-8 bytes (default 1024,
+   * the server's default kv.maxPayload: raise both together); false sends a
+   * request per call. Protocol 1 always sends a request per key.
+   */
+  batch?: boolean | { maxBytes?: number };
   /** Integers beyond 2^53 - 1: "bigint" (default, exact) or "number" (the nearest double). */
   bigints?: "bigint" | "number";
   /**
@@ -67,13 +78,19 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   }
   let session: Session | undefined;
   const watches = new Watches(() => session as Session);
+  const protocol = protocolOf(options.protocol);
+  const maxBytes = batchBytes(options.batch);
+  const batches =
+    protocol === 2 && maxBytes !== false
+      ? new Batcher(() => session as Session, maxBytes)
+      : undefined;
   session = await Session.open(
     {
       url,
       token: options.token,
       tokenIn: options.tokenIn ?? defaultTokenIn(options.WebSocket),
       WebSocket,
-      protocol: protocolOf(options.protocol),
+      protocol,
       timeout: positive("connectTimeout", options.connectTimeout, 10_000),
       requestTimeout: positive("requestTimeout", options.requestTimeout, 10_000),
       maxInFlight: positive("maxInFlight", options.maxInFlight, 256),
@@ -85,9 +102,17 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
       needsConnection: () => watches.size > 0,
       event: (frame) => watches.event(frame),
       ended: (error: KvfleetError) => watches.ended(error),
+      flush: () => batches?.flush(),
     },
   );
-  return new Kvfleet(session, watches);
+  return new Kvfleet(session, watches, batches);
+}
+
+/** The byte bound of a batch, or false for no batches. */
+function batchBytes(option: ConnectOptions["batch"]): number | false {
+  if (option === false) return false;
+  const given = option === true || option === undefined ? {} : option;
+  return positive("batch.maxBytes", given.maxBytes, 1024);
 }
 
 function backoff(option: ConnectOptions["reconnect"]): Backoff | false {

@@ -67,12 +67,16 @@ export function perKey(
   if (session.protocol === 1) return perKeyV1(session, command, body, items, options);
   const texts =
     items.length === 1 ? (items[0] as Item).text : items.map((item) => item.text).join(",");
-  return session.request(command, `${body[0]}${texts}${body[1]}`, options).then((frame) => {
-    const elements = frame[answerName(command)];
-    if (!Array.isArray(elements) || elements.length !== items.length)
-      throw unexpected(command, frame);
-    return elements as unknown as Element[];
-  });
+  return session
+    .request(command, `${body[0]}${texts}${body[1]}`, options)
+    .then((frame) => elementsOf(command, frame, items.length));
+}
+
+/** The `count` elements of a protocol 2 per-key answer, or the error of an answer without them. */
+export function elementsOf(command: string, frame: Frame, count: number): Element[] {
+  const elements = frame[answerName(command)];
+  if (!Array.isArray(elements) || elements.length !== count) throw unexpected(command, frame);
+  return elements as unknown as Element[];
 }
 
 /** Protocol 1: a request per item (it answers a frame per key), each answer made an element. */

@@ -1,6 +1,13 @@
 import { type Backoff, delays } from "./backoff.ts";
 import { Deadlines } from "./deadlines.ts";
-import { ConnectError, ConnectionLostError, KvfleetError, RequestTimeoutError } from "./errors.ts";
+import {
+  ConnectError,
+  ConnectionLostError,
+  ended,
+  KvfleetError,
+  lost,
+  timedOut,
+} from "./errors.ts";
 import { readJson } from "./json-read.ts";
 import { openSocket, type SocketOptions, type WebSocketLike } from "./socket.ts";
 import type { JsonValue } from "./values.ts";
@@ -27,6 +34,12 @@ export interface SessionHooks {
   event(frame: Frame): void;
   /** The session gave up: closed by the user, or reconnecting failed. */
   ended(error: KvfleetError): void;
+  /**
+   * A request is about to be queued, or the session closed: calls gathered
+   * for a batch (batches.ts) must be sent first, so that nothing overtakes
+   * them. Requests the batcher itself makes call it again; it has nothing then.
+   */
+  flush(): void;
 }
 
 /** What the client did so far, and what it holds now. */
@@ -113,6 +126,7 @@ export class Session {
    * (re-establishing watches).
    */
   request(command: string, body: string, options = "", first = false): Promise<Frame> {
+    this.#hooks.flush();
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const id = this.#nextId++;
     // Protocol 1 has no ids: its answers are matched by order alone.
@@ -133,6 +147,7 @@ export class Session {
 
   /** Closes the connection for good; queued and unanswered requests fail. */
   close(): void {
+    this.#hooks.flush();
     this.#end(new KvfleetError(0, "the client was closed"));
   }
 
@@ -199,15 +214,7 @@ export class Session {
     const sent = call.state === "sent";
     if (!sent) this.#queue = this.#queue.filter((c) => c !== call);
     this.#finish(call);
-    const ms = this.#options.requestTimeout;
-    call.reject(
-      new RequestTimeoutError(
-        sent
-          ? `${call.command}: no answer within ${ms} ms; it was sent and may still run`
-          : `${call.command}: not sent within ${ms} ms (still connecting or too many in flight)`,
-        sent ? "unknown" : "not-run",
-      ),
-    );
+    call.reject(timedOut(call.command, this.#options.requestTimeout, sent));
   }
 
   #lost(code: number): void {
@@ -223,13 +230,7 @@ export class Session {
     } else {
       for (const call of unanswered) {
         this.#finish(call);
-        call.reject(
-          new ConnectionLostError(
-            `${call.command}: the connection closed (${code}) before the answer; it may or may not have run`,
-            "unknown",
-            code,
-          ),
-        );
+        call.reject(lost(call.command, code));
       }
     }
     if (this.#options.backoff === false) {
@@ -287,14 +288,7 @@ export class Session {
       if (call.state === "done") continue;
       const sent = call.state === "sent";
       this.#finish(call);
-      call.reject(
-        sent
-          ? new ConnectionLostError(
-              `${call.command}: ${error.message}; it may or may not have run`,
-              "unknown",
-            )
-          : new ConnectionLostError(`${call.command}: not sent: ${error.message}`, "not-run"),
-      );
+      call.reject(ended(call.command, error, sent));
     }
     this.#hooks.ended(error);
   }

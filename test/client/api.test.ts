@@ -17,6 +17,7 @@ import {
   type WatchEvent,
   type WebSocketConstructor,
 } from "kvfleet-client";
+import { batchingTests } from "./batching.ts";
 import type { Target } from "./targets.ts";
 
 const WebSocket: WebSocketConstructor =
@@ -266,6 +267,8 @@ for (const target of targets) {
         await assert.rejects(open({ token: undefined }), ConnectError);
       });
     }
+
+    batchingTests({ open, k });
 
     test("count and clear", async () => {
       await db.set(k("counted"), 1);

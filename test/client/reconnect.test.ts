@@ -141,7 +141,10 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
     process.kill(server.pid, "SIGSTOP");
     const keys = [0, 1, 2, 3, 4].map((i) => `${run}:k:${i}`);
     const calls = keys.map((key) => db.add(key, 1));
-    expect(db.stats.inFlight).toBe(keys.length);
+    // Made in one turn, the five adds are one batch: one request, sent once this code yields.
+    expect(db.stats).toMatchObject({ inFlight: 0, queued: 0 });
+    await Promise.resolve();
+    expect(db.stats).toMatchObject({ inFlight: 1, queued: 0 });
     process.kill(server.pid, "SIGKILL");
     const outcomes = await Promise.allSettled(calls);
     for (const outcome of outcomes) {
@@ -169,19 +172,32 @@ describe("a node killed with SIGKILL, then started again on its port", () => {
   });
 
   test("requestTimeout: a sent call times out as outcome unknown, a queued one as not run; late answers are dropped", async () => {
-    const db = await open(server.url, { requestTimeout: 300, maxInFlight: 2 });
+    const db = await open(server.url, { requestTimeout: 300, maxInFlight: 2, batch: false });
+    const batched = await open(server.url, { requestTimeout: 300 });
     await db.set("timeout:a", "a");
     process.kill(server.pid, "SIGSTOP");
     const calls = [db.get("timeout:a"), db.get("timeout:a"), db.get("timeout:a")];
     expect(db.stats).toMatchObject({ inFlight: 2, queued: 1 });
-    const outcomes = await Promise.allSettled(calls);
+    // One request of two calls: each call times out with it.
+    const batch = [batched.get("timeout:a"), batched.get("timeout:b")];
+    const outcomes = await Promise.allSettled([...calls, ...batch]);
     process.kill(server.pid, "SIGCONT");
     const reasons = outcomes.map((o) => (o as PromiseRejectedResult).reason);
     for (const reason of reasons) expect(reason).toBeInstanceOf(RequestTimeoutError);
-    expect(reasons.map((reason) => reason.outcome)).toEqual(["unknown", "unknown", "not-run"]);
-    // The two late answers come first and match no call: this one gets its own.
+    expect(reasons.map((reason) => reason.outcome)).toEqual([
+      "unknown",
+      "unknown",
+      "not-run",
+      "unknown",
+      "unknown",
+    ]);
+    // The late answers come first and match no call: these get their own.
     await db.set("timeout:b", "b");
     expect(await db.get("timeout:b")).toBe("b");
+    expect(await Promise.all([batched.get("timeout:a"), batched.get("timeout:b")])).toEqual([
+      "a",
+      "b",
+    ]);
   });
 
   test("reconnect: false ends the client at the first lost connection; used up attempts end it too", async () => {
