@@ -165,12 +165,16 @@ function itemBytes(items: Item[]): number {
   return bytes;
 }
 
+const BEYOND_ASCII = /[^\x00-\x7f]/;
+
 /**
  * UTF-8 bytes of a string, as the server counts `kv.maxPayload`: a string's
  * length undercounts every character past U+007F. A lone surrogate counts 3,
  * the replacement character it is sent as.
  */
 export function utf8Bytes(text: string): number {
+  // Most texts are ASCII: the engine's regex scan is several times faster than this loop.
+  if (!BEYOND_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

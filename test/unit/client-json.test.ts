@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { JsonNumber, JsonObject, readJson, writeJson } from "kvfleet-client";
+import { plainJson } from "../../client/src/json-write.ts";
 
 describe("readJson: exact numbers", () => {
   test.each([
@@ -172,6 +173,38 @@ describe("writeJson", () => {
     const a: Record<string, unknown> = {};
     a.self = [a];
     expect(() => writeJson(a)).toThrow("value.self[0] refers to itself");
+  });
+
+  test("plain values take JSON.stringify and write what the exact writer writes", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const fast = plainJson(value);
+        expect(fast).toBe(JSON.stringify(value));
+        // A bigint beside it sends the same value through the exact writer.
+        expect(writeJson([value, 0n])).toBe(`[${fast},0]`);
+      }),
+      { seed: 13, numRuns: 300 },
+    );
+    const deep = JSON.parse(`${"[".repeat(70)}${"]".repeat(70)}`);
+    class Point {
+      x = 1;
+    }
+    for (const value of [
+      1n,
+      new JsonNumber("1e400"),
+      new JsonObject([["1", 1]]),
+      new Date(0),
+      new Map(),
+      Number.NaN,
+      [undefined],
+      new Array(2), // holes
+      new Point(),
+      { toJSON: () => 1 },
+      deep,
+    ]) {
+      expect(plainJson(value)).toBeUndefined();
+    }
+    expect(writeJson(deep)).toBe(JSON.stringify(deep));
   });
 
   test("JsonNumber takes JSON numbers only", () => {
