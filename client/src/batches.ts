@@ -165,7 +165,7 @@ function itemBytes(items: Item[]): number {
   return bytes;
 }
 
-const BEYOND_ASCII = /[^\x00-\x7f]/;
+const BEYOND_ASCII = /[\u0080-\uffff]/;
 
 /**
  * UTF-8 bytes of a string, as the server counts `kv.maxPayload`: a string's
