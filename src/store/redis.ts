@@ -77,6 +77,8 @@ export class RedisStore implements Store {
       });
     });
     if (events !== undefined) watchState(client, events);
+    // A node joining later (a new replica, a master after a resharding) gets them at once.
+    if (client.isCluster) client.on("+node", (node: Redis) => void loadInto([node], true));
     const options = client.isCluster
       ? (client as Cluster).options.redisOptions
       : (client as Redis).options;
@@ -243,14 +245,11 @@ export class RedisStore implements Store {
    * ioredis's EVAL fallback then serves it, as before.
    */
   async #loadScripts(): Promise<void> {
-    const sources = scriptSources(this.#client.isCluster);
-    try {
-      await Promise.all(
-        this.#nodes().flatMap((node) => sources.map((lua) => node.script("LOAD", lua))),
-      );
-    } catch {
-      // Served by the fallback; readiness must not hang on it.
-    }
+    // Replicas too: Redis 7 does not replicate SCRIPT LOAD, and a replica may become a master.
+    const nodes = this.#client.isCluster
+      ? (this.#client as Cluster).nodes("all")
+      : [this.#client as Redis];
+    await loadInto(nodes, this.#client.isCluster);
   }
 
   /** Sums a per-node count over every master's database. */
@@ -309,5 +308,18 @@ export class RedisStore implements Store {
       );
     });
     return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  }
+}
+
+/**
+ * Loads every script into `nodes`. A node that fails to load them still gets
+ * commands: ioredis's EVAL fallback then serves it.
+ */
+async function loadInto(nodes: Redis[], cluster: boolean): Promise<void> {
+  const sources = scriptSources(cluster);
+  try {
+    await Promise.all(nodes.flatMap((node) => sources.map((lua) => node.script("LOAD", lua))));
+  } catch {
+    // Served by the fallback; readiness must not hang on it.
   }
 }
