@@ -27,9 +27,6 @@ export interface ClientLoadOptions {
   onMeasure?: () => void;
 }
 
-/** The client's batch bound in the benchmark (see bench/notes.md, the client section). */
-export const CLIENT_BATCH_BYTES = 4096;
-
 /** Keys drawn per run; the draw cycles through them. */
 const DRAWS = 1 << 16;
 
@@ -39,13 +36,7 @@ export async function runClientLoad(options: ClientLoadOptions): Promise<LoadRes
   const names = Array.from({ length: options.keys }, (_, i) => `key:${i}`);
   const drawn = Array.from({ length: DRAWS }, () => names[Math.floor(rand() * names.length)]);
   const value = JSON.parse(valueText(options.valueSize)) as { v: string };
-  // The nodes take messages of NODE_ARGS's 64 KiB; a batch bound of 4 KiB measured best
-  // (1 KiB, the client's default for a server's default limit, leaves 8 sets a frame).
-  const db = await connect(options.url, {
-    maxInFlight: inFlight,
-    reconnect: false,
-    batch: { maxBytes: CLIENT_BATCH_BYTES },
-  });
+  const db = await connect(options.url, { maxInFlight: inFlight, reconnect: false });
   const histogram = newHistogram();
   const errorSamples: string[] = [];
   let recording = false;

@@ -1,10 +1,34 @@
 import { type Element, elementsOf, type Item } from "./requests.ts";
 import type { Frame } from "./session.ts";
 
-/** What a batch is sent through: the session's `request`. */
+/** What a batch is sent through: the session's `request`, and whether any is unanswered. */
 export interface Requester {
   request(command: string, body: string, options: string): Promise<Frame>;
+  readonly busy: boolean;
 }
+
+/**
+ * Runs `run` once this turn's I/O callbacks and their microtasks are done:
+ * calls made in response to one answer frame settle in a chain of
+ * microtasks, so a microtask would send the first of them alone.
+ * `setImmediate` in Bun and Node; a MessageChannel message in a browser (a
+ * task, not clamped as `setTimeout` is).
+ */
+const immediate = (globalThis as { setImmediate?: (run: () => void) => unknown }).setImmediate;
+const afterTurn: (run: () => void) => void =
+  immediate !== undefined
+    ? (run) => {
+        immediate(run);
+      }
+    : (() => {
+        const channel = new MessageChannel();
+        const queue: (() => void)[] = [];
+        channel.port1.onmessage = () => queue.shift()?.();
+        return (run: () => void) => {
+          queue.push(run);
+          channel.port2.postMessage(0);
+        };
+      })();
 
 /** A call waiting in a batch for its `count` elements of the answer. */
 interface Waiter {
@@ -102,7 +126,10 @@ export class Batcher {
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flushSoon);
+      // With nothing unanswered a call waits for nobody: it goes at the end of this microtask
+      // checkpoint. Otherwise answers are arriving, and the calls they start gather in one batch.
+      if (this.#requester().busy) afterTurn(this.#flushSoon);
+      else queueMicrotask(this.#flushSoon);
     }
     const waiters = batch.waiters;
     return new Promise((resolve, reject) => {

@@ -125,6 +125,11 @@ export class Session {
    * with its status. `first` puts it before the queued requests
    * (re-establishing watches).
    */
+  /** Whether a request is sent and not answered yet. */
+  get busy(): boolean {
+    return this.#inFlight.size > 0;
+  }
+
   request(command: string, body: string, options = "", first = false): Promise<Frame> {
     this.#hooks.flush();
     if (this.#ended !== undefined) return Promise.reject(this.#ended);

@@ -10,6 +10,7 @@ function recorder(maxBytes = 1024) {
   const sent: string[] = [];
   const batcher = new Batcher(
     () => ({
+      busy: false,
       request(command: string, body: string, options: string) {
         sent.push(`${command}${options} ${body}`);
         const count = Object.keys(JSON.parse(body)).length;
