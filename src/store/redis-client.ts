@@ -7,7 +7,42 @@ import { polyfillTracingChannel } from "./tracing-polyfill.ts";
 export type RedisStoreConfig = Extract<StoreConfig, { type: "redis" }>;
 
 /** Reconnect forever, never waiting more than a second, so service comes back by itself. */
-const backoff = (times: number): number => Math.min(times * 100, 1000);
+export const backoff = (times: number): number => Math.min(times * 100, 1000);
+
+/** A half-open connection sends no `close`: a PING this often turns it into one. */
+const PING_EVERY = 5000;
+
+/** A pub/sub connection of `pubsub` and what stops its PINGs. */
+export interface PubSub {
+  readonly redis: Redis;
+  readonly stopPings: () => void;
+}
+
+/**
+ * A connection of its own for pub/sub, to the Redis of `options`: no
+ * automatic resubscription (ioredis resubscribes without waiting for the
+ * confirmations, so its `ready` would not mean messages flow; the owner
+ * subscribes on `ready`), nothing queued or resent, reconnecting forever,
+ * and a PING every 5 s so that a half-open connection ends in `close`,
+ * which is how its owner learns of every drop (errors are not printed).
+ */
+export function pubsub(options: RedisOptions, own: RedisOptions): PubSub {
+  const redis = new Redis({
+    ...options,
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    enableAutoPipelining: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: backoff,
+    ...own,
+  });
+  redis.on("error", () => {});
+  const pinger = setInterval(() => {
+    if (redis.status === "ready") redis.ping().catch(() => redis.disconnect(true));
+  }, PING_EVERY);
+  return { redis, stopPings: () => clearInterval(pinger) };
+}
 
 /**
  * Builds the ioredis client the configuration names: `url` gives a single

@@ -125,18 +125,30 @@ export function operations(
   };
   const many = (name: GroupWrite) => (keys: string[], values: string[]) =>
     group(name, keys, values, channels.of(keys));
+  type Write = Pick<Operation<unknown>, "many" | "one">;
   /**
-   * A quiet node's group as plain commands, one per key (`SET … GET`, `SET …
-   * NX`, `DEL`): cheaper in Redis per key than a script's loop, and as exact
-   * (each is atomic). Otherwise `loud`, the group script.
+   * A write a quiet node sends as the plain `command` with `args` (`SET … GET`,
+   * `SET … NX`, `DEL`), a group as one pipelined write of them: cheaper in
+   * Redis per key than a script, and as exact (each is atomic). While some
+   * node watches, `loud`: the scripts, which publish.
    */
-  type Many = (keys: string[], values: string[], ttls: number[]) => Promise<unknown[]>;
-  const plainOr =
-    (loud: Many, command: (key: string, value: string, ttl: number) => (string | number)[]): Many =>
-    (keys, values, ttls) =>
-      quiet()
-        ? run.pipeline(keys.map((key, i) => command(key, values[i] as string, ttls[i] as number)))
-        : loud(keys, values, ttls);
+  const quietly = (
+    command: "SET" | "DEL",
+    args: (key: string, value: string, ttl: number) => (string | number)[],
+    loud: Write,
+  ): Write => ({
+    many: (keys, values, ttls) => {
+      if (!quiet()) return loud.many(keys, values, ttls);
+      const commands = keys.map((key, i) => {
+        const one = args(key, values[i] as string, ttls[i] as number);
+        one.unshift(command);
+        return one;
+      });
+      return run.pipeline(commands);
+    },
+    one: (key, value, ttl) =>
+      quiet() ? run.call(command, args(key, value, ttl)) : loud.one(key, value, ttl),
+  });
   const keysOnly = (name: ScriptName) => (keys: string[]) => group(name, keys);
   const removes = (name: GroupWrite) => (keys: string[]) => group(name, keys, channels.of(keys));
   const timed = (name: GroupWrite) => (keys: string[], values: string[], ttls: number[]) =>
@@ -146,15 +158,17 @@ export function operations(
     group(name, keys, ms);
   return {
     set: {
-      many: plainOr(many("kvfleetSetMany"), (key, value) => ["SET", key, value, "GET"]),
-      one: (key, value) =>
-        quiet() ? run.call("SET", [key, value, "GET"]) : script("kvfleetSet", key, value, ch(key)),
+      ...quietly("SET", (key, value) => [key, value, "GET"], {
+        many: many("kvfleetSetMany"),
+        one: (key, value) => script("kvfleetSet", key, value, ch(key)),
+      }),
       result: existed,
     },
     add: {
-      many: plainOr(many("kvfleetAddMany"), (key, value) => ["SET", key, value, "NX"]),
-      one: (key, value) =>
-        quiet() ? run.call("SET", [key, value, "NX"]) : script("kvfleetAdd", key, value, ch(key)),
+      ...quietly("SET", (key, value) => [key, value, "NX"], {
+        many: many("kvfleetAddMany"),
+        one: (key, value) => script("kvfleetAdd", key, value, ch(key)),
+      }),
       result: stored,
     },
     get: {
@@ -165,8 +179,10 @@ export function operations(
       result: (reply) => (typeof reply === "string" ? reply : Status.KeyNotExist),
     },
     remove: {
-      many: plainOr(removes("kvfleetDelMany"), (key) => ["DEL", key]),
-      one: (key) => (quiet() ? run.call("DEL", [key]) : script("kvfleetDel", key, ch(key))),
+      ...quietly("DEL", (key) => [key], {
+        many: removes("kvfleetDelMany"),
+        one: (key) => script("kvfleetDel", key, ch(key)),
+      }),
       result: either(Status.KeyRemoved, Status.KeyNotExist),
     },
     contains: {
@@ -191,34 +207,18 @@ export function operations(
     },
     setPx: {
       timed: true,
-      many: plainOr(timed("kvfleetSetPxMany"), (key, value, ttl) => [
-        "SET",
-        key,
-        value,
-        "PX",
-        ttl,
-        "GET",
-      ]),
-      one: (key, value, ttl) =>
-        quiet()
-          ? run.call("SET", [key, value, "PX", ttl, "GET"])
-          : script("kvfleetSetPx", key, value, ttl, ch(key)),
+      ...quietly("SET", (key, value, ttl) => [key, value, "PX", ttl, "GET"], {
+        many: timed("kvfleetSetPxMany"),
+        one: (key, value, ttl) => script("kvfleetSetPx", key, value, ttl, ch(key)),
+      }),
       result: existed,
     },
     addPx: {
       timed: true,
-      many: plainOr(timed("kvfleetAddPxMany"), (key, value, ttl) => [
-        "SET",
-        key,
-        value,
-        "PX",
-        ttl,
-        "NX",
-      ]),
-      one: (key, value, ttl) =>
-        quiet()
-          ? run.call("SET", [key, value, "PX", ttl, "NX"])
-          : script("kvfleetAddPx", key, value, ttl, ch(key)),
+      ...quietly("SET", (key, value, ttl) => [key, value, "PX", ttl, "NX"], {
+        many: timed("kvfleetAddPxMany"),
+        one: (key, value, ttl) => script("kvfleetAddPx", key, value, ttl, ch(key)),
+      }),
       result: stored,
     },
     expire: {

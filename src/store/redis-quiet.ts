@@ -1,11 +1,10 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { LOST_MESSAGE, LOUD_MESSAGE, quietChannel, singleChannel } from "./redis-channels.ts";
+import { pubsub } from "./redis-client.ts";
 import type { Lane } from "./redis-lane.ts";
 
 /** How often a loud node tries to become quiet again. */
 const TRY_EVERY = 1000;
-/** A half-open connection sends no `close`: a PING this often turns it into one. */
-const PING_EVERY = 5000;
 
 /** What the quiet switch needs of the store. */
 export interface QuietLinks {
@@ -46,33 +45,21 @@ export class Quiet {
   #owesLost = false;
   #stopped = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #pinger: ReturnType<typeof setInterval>;
+  readonly #stopPings: () => void;
 
   constructor(options: RedisOptions, links: QuietLinks) {
     const db = options.db ?? 0;
     this.#links = links;
     this.#channel = quietChannel(db);
     this.#events = singleChannel(db);
-    const sub = new Redis({
-      ...options,
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(times * 100, 1000),
-      connectionName: "kvfleet-quiet",
-    });
+    const { redis: sub, stopPings } = pubsub(options, { connectionName: "kvfleet-quiet" });
     this.#sub = sub;
-    sub.on("error", () => {}); // a drop shows as `close`
+    this.#stopPings = stopPings;
     sub.on("ready", () => this.#soon(0));
     sub.on("close", () => this.#dropped());
     sub.on("message", (_channel: string, message: string) => {
       if (message === LOUD_MESSAGE) void this.#leave();
     });
-    this.#pinger = setInterval(() => {
-      if (sub.status === "ready") sub.ping().catch(() => sub.disconnect(true));
-    }, PING_EVERY);
   }
 
   /** Whether lone writes may be the plain commands now. */
@@ -84,7 +71,7 @@ export class Quiet {
     this.#stopped = true;
     this.#state = "loud";
     clearTimeout(this.#timer);
-    clearInterval(this.#pinger);
+    this.#stopPings();
     this.#sub.disconnect();
   }
 

@@ -1,5 +1,6 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { expiredChannel, SLOTS, singleChannel, slotChannel } from "./redis-channels.ts";
+import { pubsub } from "./redis-client.ts";
 
 /** What a subscriber reports to the feed that owns it (`redis-events.ts`). */
 export interface SubscriberHandlers {
@@ -15,13 +16,8 @@ export interface SubscriberHandlers {
   note(address: string, text: string | undefined): void;
 }
 
-/** Reconnect forever, never waiting more than a second, like the store's own client. */
-const backoff = (times: number): number => Math.min(times * 100, 1000);
-
 /** Bounds subscribing a master's 5461 slots in one pipeline on a loaded machine, and a PING. */
 const SUBSCRIBER_TIMEOUT = 10_000;
-/** A half-open connection sends no `close`: a PING this often turns it into one. */
-const PING_EVERY = 5_000;
 
 /**
  * One subscriber connection to one Redis (a single Redis, or one Cluster
@@ -50,28 +46,21 @@ export class Subscriber {
   #subscribed = false;
   #configured = false;
   #stopped = false;
-  readonly #pinger: ReturnType<typeof setInterval>;
+  readonly #stopPings: () => void;
 
   constructor(options: RedisOptions, cluster: boolean, handlers: SubscriberHandlers) {
     this.#cluster = cluster;
     this.#db = cluster ? 0 : (options.db ?? 0);
     this.#handlers = handlers;
     this.address = `${options.host ?? "localhost"}:${options.port ?? 6379}`;
-    this.#redis = new Redis({
-      ...options,
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
+    const { redis, stopPings } = pubsub(options, {
       lazyConnect: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: backoff,
       commandTimeout: SUBSCRIBER_TIMEOUT,
       connectionName: "kvfleet-events",
       protocol: 3,
     });
-    const redis = this.#redis;
-    redis.on("error", () => {}); // reported by `close`; never ioredis's unhandled-error print
+    this.#redis = redis;
+    this.#stopPings = stopPings;
     redis.on("ready", () => {
       this.#forget();
       if (!this.#stopped) handlers.ready(this);
@@ -93,9 +82,6 @@ export class Subscriber {
     redis.on("smessageBuffer", (_channel: Buffer, message: Buffer) => {
       handlers.message(this, message);
     });
-    this.#pinger = setInterval(() => {
-      if (redis.status === "ready") redis.ping().catch(() => redis.disconnect(true));
-    }, PING_EVERY);
   }
 
   /** Connected, with the subscriptions `sync` confirmed still in place as far as this node knows. */
@@ -158,7 +144,7 @@ export class Subscriber {
   /** Unsubscribes from everything, confirmed, then closes the connection. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#pinger);
+    this.#stopPings();
     const redis = this.#redis;
     try {
       if (redis.status === "ready") {

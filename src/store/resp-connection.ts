@@ -1,4 +1,5 @@
 import type { Socket } from "bun";
+import { backoff } from "./redis-client.ts";
 import { CommandBuffer, type Reply, RespError, RespParser } from "./resp.ts";
 
 export interface RespOptions {
@@ -22,9 +23,6 @@ interface Waiter {
   readonly batch?: Reply[];
   readonly count?: number;
 }
-
-/** Reconnect forever, never waiting more than a second (as the ioredis client does). */
-const backoff = (attempt: number): number => Math.min(attempt * 100, 1000);
 
 /**
  * One connection to one Redis for the store's per-key commands, on Bun's own

@@ -1,34 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Status } from "../../src/protocol/status.ts";
-import { connectRedis, RedisStore } from "../../src/store/redis.ts";
-import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
+import type { RedisStore } from "../../src/store/redis.ts";
+import { type RedisServer, redisCli, startRedis } from "../support/redis.ts";
 import { Recorder } from "./change-recorder.ts";
+import { commandCalls, redisStores } from "./redis-stores.ts";
 
 let server: RedisServer;
-const stores: RedisStore[] = [];
-const stops: (() => Promise<void>)[] = [];
-
-/** A ready store on a fresh client (another node's); closed after each test. */
-async function open(target: RedisServer = server, url = target.url): Promise<RedisStore> {
-  const store = new RedisStore(connectRedis({ type: "redis", url, commandTimeout: 1000 }));
-  stores.push(store);
-  await waitFor("the client to be ready", () => store.ready());
-  return store;
-}
-
-async function watching(store: RedisStore): Promise<Recorder> {
-  const recorder = new Recorder();
-  stops.push(await store.watch(recorder));
-  return recorder;
-}
+const { open, watching } = redisStores(() => server);
 
 const id = () => crypto.randomUUID();
 
 /** Calls of one command so far, scripts' own calls included. */
-async function calls(port: number, command: string): Promise<number> {
-  const info = await redisCli(port, "INFO", "commandstats");
-  return Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(info)?.[1] ?? 0);
-}
+const calls = async (port: number, command: string): Promise<number> =>
+  (await commandCalls(port)).get(command) ?? 0;
 
 /** Subscribers of the event channel and of the expired channel of database 0. */
 async function subscribers(port: number): Promise<string> {
@@ -37,10 +21,6 @@ async function subscribers(port: number): Promise<string> {
 
 beforeAll(async () => {
   server = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(stops.splice(0).map((stop) => stop()));
-  await Promise.all(stores.splice(0).map((store) => store.close()));
 });
 afterAll(() => server?.stop());
 
@@ -242,12 +222,13 @@ describe("what the Redis user may do", () => {
     expect(performance.now() - started).toBeLessThan(3000);
     expect(store.notes().join()).toContain("&kvfleet:*");
     // Another user watches; this one's writes can't publish but answer as ever.
-    const watcher = await watching(await open(own));
+    const other = await open(own);
+    const watcher = await watching(other);
     const k = id();
     expect(await store.set([k], ["1"])).toEqual([Status.KeySet]);
     expect(await store.append([k], ["2"])).toEqual([Status.ValueTypeInvalid]);
     expect(await store.remove([k, k])).toEqual([Status.KeyRemoved, Status.KeyNotExist]);
-    await stores.at(-1)?.set([k], ["2"]);
+    await other.set([k], ["2"]);
     expect(await watcher.next(k, 1)).toEqual([{ op: "set", key: k, value: "2" }]);
   });
 

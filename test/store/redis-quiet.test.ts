@@ -1,48 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Status } from "../../src/protocol/status.ts";
-import { connectRedis, RedisStore } from "../../src/store/redis.ts";
+import type { RedisStore } from "../../src/store/redis.ts";
 import { type RedisServer, redisCli, startRedis, waitFor } from "../support/redis.ts";
-import { Recorder } from "./change-recorder.ts";
+import { commandCalls, redisStores } from "./redis-stores.ts";
 
 let server: RedisServer;
-const stores: RedisStore[] = [];
-const stops: (() => Promise<void>)[] = [];
-
-/** A ready store on a fresh client (another node's); closed after each test. */
-async function open(): Promise<RedisStore> {
-  const store = new RedisStore(
-    connectRedis({ type: "redis", url: server.url, commandTimeout: 1000 }),
-  );
-  stores.push(store);
-  await waitFor("the client to be ready", () => store.ready());
-  return store;
-}
-
-async function watching(store: RedisStore): Promise<Recorder> {
-  const recorder = new Recorder();
-  stops.push(await store.watch(recorder));
-  return recorder;
-}
+const { open, watching, stopWatches } = redisStores(() => server);
 
 const quiet = (store: RedisStore) => waitFor("the store to be quiet", async () => store.quiet);
 const id = () => crypto.randomUUID();
 
 /** Calls of each command so far, scripts' own calls included. */
-async function calls(): Promise<Map<string, number>> {
-  const info = await redisCli(server.port, "INFO", "commandstats");
-  const out = new Map<string, number>();
-  for (const [, name, n] of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
-    out.set(name as string, Number(n));
-  }
-  return out;
-}
+const calls = () => commandCalls(server.port);
 
 beforeAll(async () => {
   server = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(stops.splice(0).map((stop) => stop()));
-  await Promise.all(stores.splice(0).map((store) => store.close()));
 });
 afterAll(() => server?.stop());
 
@@ -103,7 +75,7 @@ describe("lone writes while no node watches", () => {
         expect(recorder.of(key).map((e) => e.op)).toEqual(expected as ("set" | "rmv")[]);
       }
       expect(recorder.count("reset")).toBe(0);
-      await Promise.all(stops.splice(0).map((s) => s()));
+      await stopWatches();
     }
   });
 
