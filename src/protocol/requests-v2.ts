@@ -22,6 +22,7 @@ export type Request =
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const QUOTE = 0x22;
+const COMMA = 0x2c;
 
 const ID_MAX_CHARS = 64;
 const ID_RULE = "id must be a string of 1 to 64 characters or an integer from 0 to 2^53-1";
@@ -36,12 +37,34 @@ const scanner = new Scanner("");
 export function parseRequest(text: string): Request {
   const sc = scanner.reset(text);
   try {
-    return parseMembers(sc);
+    // Anything the common shape's path does not take is read again from the start.
+    return commonRequest(sc) ?? parseMembers(sc.reset(text));
   } catch (error) {
     if (error instanceof JsonSyntaxError)
       return failed(undefined, Status.JsonInvalid, error.message);
     throw error;
   }
+}
+
+/**
+ * `{"id":<integer>,"<command>":<body>}`, the shape clients send, read
+ * straight through like a version 1 message; undefined for any other
+ * request. What it reads before giving up is valid JSON, so a syntax error it
+ * meets is the one the general path would report.
+ */
+function commonRequest(sc: Scanner): Request | undefined {
+  if (sc.peek() !== OPEN_BRACE) return undefined;
+  sc.pos++;
+  const id = leadingId(sc);
+  if (id === undefined) return undefined;
+  const name = readName(sc, 2);
+  sc.colon();
+  // `id` again or `ttl` is no command name either: 10 here, and the general path reads it.
+  const command = parseNamedBody(sc, name, 2);
+  if (command.name === "KV_ERR" || command.name === "BODY_TYPE" || sc.more(CLOSE_BRACE))
+    return undefined;
+  expectEnd(sc);
+  return { ok: true, id, command };
 }
 
 function parseMembers(sc: Scanner): Request {
@@ -53,7 +76,6 @@ function parseMembers(sc: Scanner): Request {
   }
   sc.pos++;
   sc.skipSpace();
-  let id: string | undefined;
   let idError = "";
   /** Members that are neither `id` nor `ttl`: the first one's body is parsed. */
   let commands = 0;
@@ -61,6 +83,7 @@ function parseMembers(sc: Scanner): Request {
   let body: ReturnType<typeof parseNamedBody> | undefined;
   let ttls = 0;
   let ttlText = "";
+  let id: string | undefined;
   if (sc.peek() !== CLOSE_BRACE) {
     do {
       const member = memberName(sc);
@@ -128,6 +151,25 @@ function memberName(sc: Scanner): string {
     }
   }
   return readName(sc, 2);
+}
+
+/**
+ * `"id":<integer>,"` right after the opening brace, read by one loop over its
+ * digits rather than the general value scan; undefined for anything else (a
+ * string id, spaces, a 16-digit id, which needs the range check).
+ */
+function leadingId(sc: Scanner): string | undefined {
+  const text = sc.text;
+  const start = sc.pos + 5;
+  if (!text.startsWith('"id":', sc.pos)) return undefined;
+  let end = start;
+  for (let c = text.charCodeAt(end); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++end));
+  const digits = end - start;
+  if (digits === 0 || digits > 15 || (digits > 1 && text.charCodeAt(start) === 0x30))
+    return undefined;
+  if (text.charCodeAt(end) !== COMMA || text.charCodeAt(end + 1) !== QUOTE) return undefined;
+  sc.pos = end + 1;
+  return text.slice(start, end);
 }
 
 /** Whether the value just scanned, from `start`, is an id the protocol allows. */

@@ -1,4 +1,4 @@
-import type { Command } from "./commands.ts";
+import { COMMAND_NAMES, type Command, type CommandName } from "./commands.ts";
 import type { Change } from "./events.ts";
 import { type Outcome, quietSuccess } from "./outcome.ts";
 import { Status } from "./status.ts";
@@ -11,6 +11,10 @@ import { Status } from "./status.ts";
  */
 
 const open = (id: string | undefined): string => (id === undefined ? "{" : `{"id":${id},`);
+
+/** `"<CMD>_RSP":[` of each command, built once rather than per answer. */
+const elementsOpen = new Map<CommandName, string>();
+for (const name of COMMAND_NAMES) elementsOpen.set(name, `"${name}_RSP":[`);
 
 /** The answer to a command that ran: none, or one text. */
 export function encodeV2(command: Command, id: string | undefined, outcome: Outcome): string[] {
@@ -39,7 +43,9 @@ export function encodeV2(command: Command, id: string | undefined, outcome: Outc
       }
       if (elements === "" && id === undefined && (name === "KV_SETQ" || name === "KV_ADDQ"))
         return [];
-      return [`${open(id)}"${name}_RSP":[${elements}]}`];
+      // One template rather than nested ones: fewer pieces for the socket to flatten.
+      const rsp = elementsOpen.get(name) as string;
+      return [id === undefined ? `{${rsp}${elements}]}` : `{"id":${id},${rsp}${elements}]}`];
     }
     case "count":
       return [`${open(id)}"${name}_RSP":{"st":1,"cnt":${outcome.cnt}}}`];

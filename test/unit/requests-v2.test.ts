@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { parseRequest } from "../../src/protocol/requests-v2.ts";
 
 const error = (text: string) => {
@@ -17,6 +18,9 @@ describe("parseRequest: id", () => {
     ['{"id":7,"KV_COUNT":{}}', "7"],
     ['{"KV_COUNT":{},"id":0}', "0"],
     ['{"id":9007199254740991,"KV_COUNT":{}}', "9007199254740991"],
+    ['{"id":123456789012345,"KV_COUNT":{}}', "123456789012345"],
+    ['{"id":7, "KV_COUNT":{}}', "7"],
+    ['{ "id" : 7 , "KV_COUNT":{}}', "7"],
     ['{"id":"a","KV_COUNT":{}}', '"a"'],
     ['{"id":"a\\u0062","KV_COUNT":{}}', '"a\\u0062"'],
     [`{"id":"${"é".repeat(64)}","KV_COUNT":{}}`, `"${"é".repeat(64)}"`],
@@ -55,6 +59,10 @@ describe("parseRequest: which error wins", () => {
     ['{"id":1,"KV_GET":[}', 3, undefined],
     ['{"id":null,"A":1,"B":2}', 3, undefined],
     ['{"id":1}', 10, "1"],
+    ['{"id":1,}', 3, undefined],
+    ['{"id":01,"KV_COUNT":{}}', 3, undefined],
+    ['{"id":1,"KV_COUNT":{},}', 3, undefined],
+    ['{"id":1,"KV_COUNT"}', 3, undefined],
     ["{}", 10, undefined],
     ['{"id":1,"KV_GET":[],"KV_SET":{}}', 11, "1"],
     ['{"id":1,"NOPE":[],"ttl":5}', 11, "1"],
@@ -142,5 +150,59 @@ describe("parseRequest: options and bodies", () => {
       expect(e).toMatchObject({ st: 12, id: '"q"' });
       expect(e.m).toContain(member);
     });
+  });
+});
+
+describe("parseRequest: the common shape's path", () => {
+  /** The same request read by the general path only: it skips a leading space, the fast path does not. */
+  const general = (text: string) => {
+    const request = parseRequest(` ${text}`);
+    if (request.ok) return request;
+    // A syntax error names its offset, one further on in the spaced text.
+    const m = request.m.replace(/at offset (\d+)$/, (_, n: string) => `at offset ${Number(n) - 1}`);
+    return { ...request, m };
+  };
+
+  const member = fc.oneof(
+    fc.constantFrom('"id":7', '"id":0', '"id":01', '"id":"s"', '"id":1.5', '"id":null'),
+    fc.constant('"id":1234567890123456'),
+    fc.constantFrom('"i\\u0064":2', '"ttl":5', '"ttl":"x"', '"t\\u0074l":5'),
+    fc.constantFrom('"KV_GET":["a","b"]', '"KV_GET":{}', '"KV_GET":[1]', '"KV_GET":[}'),
+    fc.constantFrom('"KV_SET":{"a":1}', '"KV_SET":[]', '"KV_COUNT":{}', '"NOPE":[]'),
+  );
+  const request = fc
+    .tuple(
+      fc.array(member, { minLength: 0, maxLength: 4 }),
+      fc.constantFrom(",", ", ", " ,"),
+      fc.constantFrom("", ",", " x", "}", " "),
+    )
+    .map(([members, comma, tail]) => `{${members.join(comma)}}${tail}`);
+
+  test("answers every request exactly as the general path does", () => {
+    fc.assert(
+      fc.property(request, (text) => {
+        expect(parseRequest(text)).toEqual(general(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test.each([
+    ['{"id":1,"KV_GET":["a"]}', "1"],
+    ['{"id":12,"KV_SET":{"a":1},"ttl":5}', "12"],
+    ['{"id":3,"ttl":5,"KV_ADD":{"a":1}}', "3"],
+  ])("%s parses with id %s", (text, id) => {
+    expect(command(text).id).toBe(id);
+  });
+
+  test.each([
+    ['{"id":1,"i\\u0064":2,"KV_GET":[]}', 3, undefined],
+    ['{"id":1,"KV_GET":{}}', 12, "1"],
+    ['{"id":1,"NOPE":[]}', 10, "1"],
+    ['{"id":1,"KV_GET":["a"]} x', 3, undefined],
+    ['{"id":1,"KV_GET":["a"],}', 3, undefined],
+    ['{"id":1,"KV_GET":["a"],"KV_RMV":["a"]}', 11, "1"],
+  ])("%s is %d", (text, st, id) => {
+    expect(error(text)).toMatchObject({ st, id });
   });
 });
