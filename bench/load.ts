@@ -53,6 +53,40 @@ export interface LoadOptions {
   seed?: number;
   /** Called when measuring starts, after the warm-up. */
   onMeasure?: () => void;
+  /** Called when measuring ends, before the last answers are awaited. */
+  onMeasured?: () => void;
+  /** Turns the load on and off while it runs (interleaved comparisons); on throughout without one. */
+  gate?: LoadGate;
+}
+
+/**
+ * A switch over a running load: while shut, answers still arrive and are
+ * checked and counted, but no request is sent in their place; opening it
+ * fills every connection's window again.
+ */
+export class LoadGate {
+  #open: boolean;
+  readonly #fills = new Set<() => void>();
+
+  constructor(open: boolean) {
+    this.#open = open;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  set(open: boolean): void {
+    if (open === this.#open) return;
+    this.#open = open;
+    if (open) for (const fill of this.#fills) fill();
+  }
+
+  /** A connection's refill, called on every opening; the returned function forgets it. */
+  onOpen(fill: () => void): () => void {
+    this.#fills.add(fill);
+    return () => this.#fills.delete(fill);
+  }
 }
 
 export interface IntervalSample {
@@ -120,6 +154,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
 
   const sockets = await connect(options.urls, connections, protocol);
+  const gate = options.gate ?? { open: true };
+  const idle: (() => void)[] = [];
   const inFlightBy = new Int32Array(connections);
 
   const fail = (text: string) => {
@@ -151,6 +187,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
     const stopped = () => {
       if (!open) return;
+      forget?.();
       open = false;
       inFlightBy[c] = inFlight;
       if (--live === 0) finish();
@@ -174,14 +211,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         histogram.recordValue(latency);
         interval?.recordValue(latency);
       }
-      if (running) send();
-      else if (inFlight === 0) stopped();
+      if (running && gate.open) send();
+      else if (!running && inFlight === 0) stopped();
     };
+    // A connection whose gate is shut when the run ends has nothing in flight to wait for.
+    idle.push(() => {
+      if (inFlight === 0) stopped();
+    });
+    const forget = options.gate?.onOpen(() => {
+      while (running && inFlight < window) send();
+    });
     ws.onclose = (event) => {
       if (running || inFlight > 0) fail(`connection closed: ${event.code} ${event.reason}`);
       stopped();
     };
-    for (let i = 0; i < window; i++) send();
+    if (gate.open) for (let i = 0; i < window; i++) send();
   });
 
   if (options.warmup > 0) await Bun.sleep(options.warmup * 1000);
@@ -224,6 +268,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const elapsed = (performance.now() - started) / 1000;
   const counted = ops;
   running = false;
+  options.onMeasured?.();
+  for (const check of idle) check();
   // Connections with nothing in flight (never the case while running) end here.
   const drained = await Promise.race([
     finished.then(() => true),

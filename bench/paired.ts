@@ -7,7 +7,7 @@
  */
 import { redisCli } from "../test/support/redis.ts";
 import { prefill } from "./client.ts";
-import type { LoadResult } from "./load.ts";
+import { LoadGate, type LoadResult } from "./load.ts";
 import {
   cpuMeter,
   loadAverage,
@@ -18,7 +18,7 @@ import {
   waitQuiet,
   withRedis,
 } from "./process.ts";
-import type { LoadSettings, MachineInfo, ProtocolSample, StoreType } from "./results.ts";
+import type { CpuUse, LoadSettings, MachineInfo, ProtocolSample, StoreType } from "./results.ts";
 
 /** The middle value, or the mean of the two middle ones. */
 export function median(xs: number[]): number {
@@ -43,17 +43,86 @@ export async function measure(
 ): Promise<ProtocolSample> {
   const meter = cpuMeter([node.pid], redisPids);
   const result = await load(meter.start);
-  const cpu = meter.stop(result.ops);
+  return sampleOf(result, meter.stop(result.ops), first, result.seconds);
+}
+
+/** What a load gave, at `seconds` of sending. */
+function sampleOf(
+  result: LoadResult,
+  cpu: CpuUse,
+  first: boolean,
+  seconds: number,
+): ProtocolSample {
   if (result.errors > 0)
     console.log(`  ! ${result.errors} errors: ${result.errorSamples.slice(0, 2).join(" | ")}`);
+  const perSecond = (n: number) => Math.round((n * result.seconds) / seconds);
   return {
-    opsPerSecond: Math.round(result.opsPerSecond),
-    keysPerSecond: Math.round(result.keysPerSecond),
+    opsPerSecond: perSecond(result.opsPerSecond),
+    keysPerSecond: perSecond(result.keysPerSecond),
     errors: result.errors,
     latencyUs: result.latencyUs,
     cpu,
     first,
   };
+}
+
+/** A load that sends only while its gate is open, and says when it starts and stops measuring. */
+export type GatedLoad = (
+  gate: LoadGate,
+  onMeasure: () => void,
+  onMeasured: () => void,
+) => Promise<LoadResult>;
+
+/**
+ * Two loads on one node at once, only one of them sending at a time: the
+ * gates swap every `slice` seconds, so a stretch of machine noise falls on
+ * both alike rather than on whichever load ran then (on this machine a 3 s
+ * load's throughput varies by 10-15 % from one load to the next, and
+ * within a load by as much from one half second to the next). Each load's
+ * ops/s and CPU are over the time its gate was open while both measured.
+ */
+export async function interleaved(
+  { node, redisPids }: Node,
+  slice: number,
+  loads: readonly [GatedLoad, GatedLoad],
+): Promise<[ProtocolSample, ProtocolSample]> {
+  const gates = [new LoadGate(true), new LoadGate(false)] as const;
+  const meters = [cpuMeter([node.pid], redisPids), cpuMeter([node.pid], redisPids)] as const;
+  let open: 0 | 1 = 0;
+  let measuring = false;
+  let started = 0;
+  const swap = () => {
+    if (measuring) meters[open].pause();
+    gates[open].set(false);
+    open = open === 0 ? 1 : 0;
+    gates[open].set(true);
+    if (measuring) meters[open].start();
+  };
+  const timer = setInterval(swap, slice * 1000);
+  // The two loads start and stop measuring a few ms apart; the meters run while both measure.
+  const onMeasure = () => {
+    if (++started < 2) return;
+    measuring = true;
+    meters[open].start();
+  };
+  const onMeasured = () => {
+    if (!measuring) return;
+    measuring = false;
+    meters[open].pause();
+  };
+  try {
+    const [a, b] = await Promise.all([
+      loads[0](gates[0], onMeasure, onMeasured),
+      loads[1](gates[1], onMeasure, onMeasured),
+    ]);
+    const sample = (result: LoadResult, i: 0 | 1) => {
+      const open = meters[i].seconds;
+      return sampleOf(result, meters[i].stop(result.ops), i === 0, open);
+    };
+    return [sample(a, 0), sample(b, 1)];
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** One node per store, each filled with the key space. */
@@ -91,6 +160,8 @@ export interface PairedSettings extends LoadSettings {
   rounds: number;
   /** Before each pair, wait (at most `seconds`) for other processes to use less than `cores`. */
   quiet: { cores: number; seconds: number };
+  /** Seconds between the gates' swaps when the pair's loads run interleaved; 0 runs them one after the other. */
+  slice?: number;
 }
 
 export interface Pairing<R extends PairedRow, L> {
@@ -101,6 +172,8 @@ export interface Pairing<R extends PairedRow, L> {
   /** Where a row keeps a loader's samples. */
   samples(row: R, loader: L): ProtocolSample[];
   load(node: Node, row: R, loader: L, first: boolean): Promise<ProtocolSample>;
+  /** With settings.slice, a row's loads run interleaved: a loader's load behind a gate. */
+  gated?(node: Node, row: R, loader: L): GatedLoad;
   /** Prints one sample as it comes (after `header`). */
   header: string;
   line(row: R, loader: L, sample: ProtocolSample): string;
@@ -125,8 +198,9 @@ export async function pairedRounds<R extends PairedRow, L>(
         for (const row of rows) {
           const node = nodes.find((n) => n.store === row.store) as Node;
           row.busyBefore.push(await waitQuiet(settings.quiet.cores, settings.quiet.seconds));
-          for (const loader of order) {
-            const s = await pairing.load(node, row, loader, loader === order[0]);
+          const samples = await pair(settings, pairing, node, row, order as [L, L]);
+          for (const [i, loader] of order.entries()) {
+            const s = samples[i] as ProtocolSample;
             pairing.samples(row, loader).push(s);
             console.log(pairing.line(row, loader, s));
           }
@@ -141,6 +215,24 @@ export async function pairedRounds<R extends PairedRow, L>(
   });
   machine.loadavgAfter = loadAverage();
   return { rows, started, finished: new Date().toISOString(), machine };
+}
+
+/** A row's two loads, interleaved when the settings and the pairing allow it, else in `order`. */
+async function pair<R extends PairedRow, L>(
+  settings: PairedSettings,
+  pairing: Pairing<R, L>,
+  node: Node,
+  row: R,
+  order: readonly [L, L],
+): Promise<[ProtocolSample, ProtocolSample]> {
+  if (settings.slice && pairing.gated) {
+    return interleaved(node, settings.slice, [
+      pairing.gated(node, row, order[0]),
+      pairing.gated(node, row, order[1]),
+    ]);
+  }
+  const a = await pairing.load(node, row, order[0], true);
+  return [a, await pairing.load(node, row, order[1], false)];
 }
 
 /** The closing line of a run's summary: errors, duration, load. */

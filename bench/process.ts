@@ -109,34 +109,46 @@ export async function waitQuiet(cores: number, seconds: number): Promise<number>
 
 /**
  * Measures the CPU of some processes and of this one between start() and
- * stop(), and what every other process on the machine used meanwhile.
+ * stop(), and what every other process on the machine used meanwhile;
+ * pause() and start() again leave a stretch out (an interleaved load counts
+ * only while its gate is open).
  */
 export function cpuMeter(nodePids: number[], redisPids: number[]) {
-  let nodes0 = 0;
-  let redis0 = 0;
-  let self0 = 0;
-  let machine0 = 0;
-  let t0 = 0;
   const selfCpu = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   };
   const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
-  const nodeCpu = () => sum(nodePids);
+  const read = () => ({
+    node: sum(nodePids),
+    redis: sum(redisPids),
+    self: selfCpu(),
+    machine: machineCpuSeconds(),
+    t: performance.now() / 1000,
+  });
+  type Reading = ReturnType<typeof read>;
+  const used = { node: 0, redis: 0, self: 0, machine: 0, t: 0 };
+  let from: Reading | undefined;
+  const pause = () => {
+    if (from === undefined) return;
+    const now = read();
+    for (const k of ["node", "redis", "self", "machine", "t"] as const) used[k] += now[k] - from[k];
+    from = undefined;
+  };
   return {
     start() {
-      nodes0 = nodeCpu();
-      redis0 = sum(redisPids);
-      self0 = selfCpu();
-      machine0 = machineCpuSeconds();
-      t0 = performance.now();
+      from ??= read();
+    },
+    pause,
+    /** Seconds measured so far, paused stretches left out. */
+    get seconds(): number {
+      return used.t + (from === undefined ? 0 : performance.now() / 1000 - from.t);
     },
     stop(ops: number): CpuUse {
-      const seconds = (performance.now() - t0) / 1000;
-      const node = nodeCpu() - nodes0;
-      const redis = redisPids.length > 0 ? sum(redisPids) - redis0 : undefined;
-      const self = selfCpu() - self0;
-      const others = machineCpuSeconds() - machine0 - node - (redis ?? 0) - self;
+      pause();
+      const { node, self, t: seconds } = used;
+      const redis = redisPids.length > 0 ? used.redis : undefined;
+      const others = used.machine - node - (redis ?? 0) - self;
       const round = (n: number) => Math.round(n * 100) / 100;
       const perOp = (n: number) => Math.round((n / Math.max(1, ops)) * 1e7) / 10;
       return {

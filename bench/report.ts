@@ -25,7 +25,7 @@ bun run bench -- --memory         # RSS and Redis used_memory per key, 1,000,000
 bun run bench -- --soak 600       # 10 minutes of mixed load, throughput and RSS over time
 bun run bench -- --profile        # a node under bun --cpu-prof, top self time
 bun run bench -- --slow-reader    # a client that never reads: node RSS, its close, others' latency
-bun run bench -- --v2             # protocol 2 against 1 per scenario, alternating rounds; v2/v1
+bun run bench -- --v2             # protocol 2 against 1 per scenario, interleaved on one node; v2/v1
 bun run bench -- --client         # kvfleet-client against the raw generator, 64 in flight; client/raw
 bun bench/handler.ts              # the v1 and v2 message handlers alone, ns per request
 bun run bench:report              # this page and docs/benchmarks/*.svg

@@ -251,6 +251,11 @@ export interface ProtocolSettings extends LoadSettings {
   rounds: number;
   /** Before each pair, wait (at most `seconds`) for other processes to use less than `cores`. */
   quiet: { cores: number; seconds: number };
+  /**
+   * Seconds between swaps when a scenario's two loads run interleaved, each
+   * sending `seconds` in all; 0 (and runs saved before it existed) for back to back.
+   */
+  slice?: number;
 }
 
 export interface ProtocolSample {

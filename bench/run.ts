@@ -58,9 +58,12 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      (default ${slow.valueSizes.join(",")}), --stores=LIST (${slow.stores.join(",")})
   --v2               protocol 2 (kvfleet.v2, ids) against protocol 1 on one
                      memory node and one Redis node: --rounds (default 3)
-                     rounds, each loading every scenario in v1 and v2 back
-                     to back (order flipped every round); medians, v2/v1 per
-                     scenario, flagged below ${V2_TARGET}; --scenarios=LIST of op:CxW
+                     rounds, each loading every scenario in v1 and v2 at
+                     once, only one sending at a time, swapping every
+                     --slice (default 0.2) s until each sent --seconds
+                     (--slice=0: one after the other, order flipped every
+                     round); v2/v1 per scenario over the whole run and per
+                     round, flagged below ${V2_TARGET}; --scenarios=LIST of op:CxW
                      (default ${V2_SCENARIOS}),
                      --stores=LIST, --seconds, --warmup; before each pair
                      waits up to --quiet-wait (default 5) s for the machine
@@ -106,6 +109,7 @@ const OPTIONS = {
   scenarios: { type: "string", default: V2_SCENARIOS },
   quiet: { type: "string", default: "0.3" },
   "quiet-wait": { type: "string", default: "5" },
+  slice: { type: "string", default: "0.2" },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
@@ -120,6 +124,7 @@ type NumberFlag =
   | "rounds"
   | "quiet"
   | "quiet-wait"
+  | "slice"
   | "in-flight";
 
 const STORES = ["memory", "redis"] as const;
@@ -187,6 +192,7 @@ async function main(): Promise<number> {
       }),
       rounds,
       quiet,
+      slice: number("slice"),
     };
     path = save("v2", await protocolV2(settings));
   } else if (values.client) {
