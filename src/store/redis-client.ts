@@ -3,6 +3,9 @@ import type { StoreConfig } from "../config/config.ts";
 import type { StoreEvents } from "./store.ts";
 import { polyfillTracingChannel } from "./tracing-polyfill.ts";
 
+/** How often a Cluster client asks for the topology, to find nodes that joined since. */
+const SLOTS_REFRESH_MS = 2_000;
+
 /** The `redis` variant of the store configuration. */
 export type RedisStoreConfig = Extract<StoreConfig, { type: "redis" }>;
 
@@ -90,6 +93,10 @@ export function connectRedis(
         clusterRetryStrategy: backoff,
         clusterNodeRetryStrategy: backoff,
         slotsRefreshTimeout: timeout,
+        // Otherwise ioredis learns of a replica attached after its last refresh only when
+        // a failover promotes it, and the scripts reach it (on +node) after the first
+        // commands: a NOSCRIPT whose EVAL retry can reorder a key's writes.
+        slotsRefreshInterval: SLOTS_REFRESH_MS,
         redisOptions: {
           ...common,
           ...credentials(first),

@@ -20,7 +20,7 @@ test("on masters without the scripts, add, append and get of one key run in the 
   for (let round = 0; round < 10; round++) {
     await Promise.all(cluster.nodes.map((node) => redisCli(node.port, "SCRIPT", "FLUSH")));
     const store = new RedisStore(
-      connectRedis({ type: "redis", cluster: cluster.urls, commandTimeout: 1000 }),
+      connectRedis({ type: "redis", cluster: cluster.urls, commandTimeout: 5000 }),
     );
     const key = `order:${round}:${crypto.randomUUID()}`;
     const [added, appended, got] = await Promise.all([
@@ -31,4 +31,4 @@ test("on masters without the scripts, add, append and get of one key run in the 
     expect([added, appended, got]).toEqual([[Status.KeySet], [Status.Ok], ["[1,2]"]]);
     await store.close();
   }
-}, 20_000);
+}, 60_000);
