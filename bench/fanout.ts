@@ -1,5 +1,6 @@
 /**
- * `bun run bench:fanout`: change events fanned out to many watchers. One
+ * `bun run bench -- --fanout` (also `bun run bench:fanout`): change events
+ * fanned out to many watchers. One
  * writer keeps `window` KV_SET of keys under one prefix in flight through the
  * first node; `watchers` connections watch that prefix, spread over the
  * nodes (two nodes on one Redis or on a 3-master Redis Cluster, or one node
@@ -8,34 +9,16 @@
  * write's answer to each of its events' arrival (negative when the event
  * came first), in microseconds.
  *
- *   bun bench/fanout.ts --store=redis --watchers=1000 --seconds=5 --window=8
- *   bun bench/fanout.ts --store=redis-cluster
+ *   bun run bench -- --fanout --store=redis --watchers=1000 --seconds=5 --window=8
+ *   bun run bench -- --fanout --store=redis-cluster
  */
-import { parseArgs } from "node:util";
 import { startRedisCluster } from "../test/support/redis.ts";
-import { choiceFlag, numberFlag, runMain } from "./cli.ts";
 import { newHistogram, summarise } from "./latency.ts";
 import { loadAverage, type SpawnedServer, startNode, withRedis } from "./process.ts";
+import type { FanoutResult, FanoutSettings, FanoutStore } from "./results.ts";
 
-const USAGE =
-  "bun bench/fanout.ts [--store=redis|redis-cluster|memory] [--watchers=N] [--seconds=S] [--window=W] [--value-size=B]";
 const PREFIX = "fan:";
 const V2 = "kvfleet.v2";
-
-interface FanoutResult {
-  store: string;
-  nodes: number;
-  watchers: number;
-  writes: number;
-  writesPerSecond: number;
-  eventsPerSecond: number;
-  /** Events expected (writes x watchers) that never arrived. */
-  missing: number;
-  answerToEventUs: ReturnType<typeof summarise>;
-  /** From sending the write to each of its events' arrival. */
-  writeToEventUs: ReturnType<typeof summarise>;
-  load: number[];
-}
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -166,7 +149,7 @@ async function withNodes<T>(
 }
 
 /** Runs `run` with the node arguments of a fresh store of that kind, stopped after. */
-async function withStore<T>(store: Store, run: (args: string[]) => Promise<T>): Promise<T> {
+async function withStore<T>(store: FanoutStore, run: (args: string[]) => Promise<T>): Promise<T> {
   if (store === "memory") return run([]);
   if (store === "redis") return withRedis((redis) => run([`--redis-url=${redis.url}`]));
   const cluster = await startRedisCluster();
@@ -177,25 +160,10 @@ async function withStore<T>(store: Store, run: (args: string[]) => Promise<T>): 
   }
 }
 
-const STORES = ["redis", "redis-cluster", "memory"] as const;
-type Store = (typeof STORES)[number];
-
-await runMain(USAGE, async () => {
-  const { values } = parseArgs({
-    options: {
-      store: { type: "string", default: "redis" },
-      watchers: { type: "string", default: "1000" },
-      seconds: { type: "string", default: "5" },
-      window: { type: "string", default: "8" },
-      "value-size": { type: "string", default: "64" },
-    },
-  });
-  const store = choiceFlag("store", values.store, STORES);
-  const watchers = numberFlag("watchers", values.watchers);
-  const seconds = numberFlag("seconds", values.seconds);
-  const window = numberFlag("window", values.window);
-  const valueSize = numberFlag("value-size", values["value-size"]);
-  const measure = (args: string[]) =>
+/** One fan-out run on a fresh store: two nodes (one on the memory store), stopped after. */
+export function fanoutRun(settings: FanoutSettings): Promise<FanoutResult> {
+  const { store, watchers, seconds, window, valueSize } = settings;
+  return withStore(store, (args) =>
     withNodes(args, store === "memory" ? 1 : 2, (nodes) =>
       fanout(
         nodes.map((n) => n.url),
@@ -205,8 +173,11 @@ await runMain(USAGE, async () => {
         window,
         valueSize,
       ),
-    );
-  const result = await withStore(store, measure);
+    ),
+  );
+}
+
+export function printFanout(result: FanoutResult, window: number): void {
   const l = result.answerToEventUs;
   console.log(
     `fan-out on ${result.store} (${result.nodes} node${result.nodes > 1 ? "s" : ""}), ${result.watchers} watchers of one prefix, writer window ${window}:`,
@@ -221,5 +192,4 @@ await runMain(USAGE, async () => {
   console.log(
     `  write sent -> event µs: p50 ${w.p50} p99 ${w.p99} max ${w.max}   load ${result.load.join(" ")}`,
   );
-  return result.missing === 0 ? 0 : 1;
-});
+}

@@ -27,6 +27,7 @@ bun run bench -- --profile        # a node under bun --cpu-prof, top self time
 bun run bench -- --slow-reader    # a client that never reads: node RSS, its close, others' latency
 bun run bench -- --v2             # protocol 2 against 1 per scenario, interleaved on one node; v2/v1
 bun run bench -- --client         # kvfleet-client against the raw generator, 64 in flight; client/raw
+bun run bench -- --fanout         # change events to 1,000 watchers of one prefix over two nodes
 bun bench/handler.ts              # the v1 and v2 message handlers alone, ns per request
 bun run bench:report              # this page and docs/benchmarks/*.svg
 bun bench/load.ts --url=ws://127.0.0.1:1987/ --op=mixed --connections=64 --window=32

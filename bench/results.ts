@@ -317,6 +317,39 @@ export interface ClientRun {
   rows: ClientRow[];
 }
 
+export const FANOUT_STORES = ["redis", "redis-cluster", "memory"] as const;
+export type FanoutStore = (typeof FANOUT_STORES)[number];
+
+export interface FanoutSettings {
+  store: FanoutStore;
+  /** Connections watching the writer's prefix, spread over the nodes. */
+  watchers: number;
+  seconds: number;
+  /** The writer's KV_SETs in flight. */
+  window: number;
+  valueSize: number;
+}
+
+export interface FanoutResult {
+  store: string;
+  nodes: number;
+  watchers: number;
+  writes: number;
+  writesPerSecond: number;
+  eventsPerSecond: number;
+  /** Events expected (writes x watchers) that never arrived. */
+  missing: number;
+  answerToEventUs: Latency;
+  /** From sending the write to each of its events' arrival. */
+  writeToEventUs: Latency;
+  load: number[];
+}
+
+export interface FanoutRun extends FanoutResult {
+  started: string;
+  settings: FanoutSettings;
+}
+
 export interface Results {
   matrix: MatrixRun;
   memory: MemoryRun;
@@ -325,6 +358,7 @@ export interface Results {
   "slow-reader": SlowReaderRun;
   v2: ProtocolRun;
   client: ClientRun;
+  fanout: FanoutRun;
 }
 export type Kind = keyof Results;
 

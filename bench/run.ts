@@ -7,12 +7,13 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { choiceFlag, items, numberFlag, runMain, shapeFlag, UsageError } from "./cli.ts";
 import { CLIENT_TARGET, clientCost } from "./client-cost.ts";
+import { fanoutRun, printFanout } from "./fanout.ts";
 import { matrix } from "./matrix.ts";
 import { memory } from "./memory.ts";
 import { profile } from "./profile.ts";
 import { protocolV2, V2_SCENARIOS, V2_TARGET } from "./protocol-v2.ts";
 import { OPERATIONS, PROTOCOLS, type Protocol } from "./requests.ts";
-import { MATRIX_TARGETS, RESULTS_DIR, save, stamp } from "./results.ts";
+import { FANOUT_STORES, MATRIX_TARGETS, RESULTS_DIR, save, stamp } from "./results.ts";
 import { SLOW_READER_DEFAULTS, slowReader } from "./slow-reader.ts";
 import { soak } from "./soak.ts";
 
@@ -76,6 +77,13 @@ Other modes, each writing bench/results/<timestamp>-<mode>.json:
                      order flipped every round; client/raw per op, flagged
                      below ${CLIENT_TARGET}; --stores (default memory), --seconds,
                      --warmup, --quiet, --quiet-wait as for --v2
+  --fanout           change events fanned out: one writer keeps --window
+                     (default 8) KV_SETs of one prefix in flight through the
+                     first node, --watchers (default 1000) v2 connections
+                     watch it over two nodes (one on the memory store) for
+                     --seconds; events/s delivered, missing events, write ->
+                     event latency; --store=redis (default), redis-cluster
+                     or memory
   --help             this text
 
 Then \`bun run bench:report\` writes docs/benchmarks.md and its SVG charts.
@@ -110,6 +118,9 @@ const OPTIONS = {
   quiet: { type: "string", default: "0.3" },
   "quiet-wait": { type: "string", default: "5" },
   slice: { type: "string", default: "0.2" },
+  fanout: { type: "boolean", default: false },
+  watchers: { type: "string", default: "1000" },
+  window: { type: "string", default: "8" },
   help: { type: "boolean", default: false },
 } as const;
 type NumberFlag =
@@ -125,6 +136,8 @@ type NumberFlag =
   | "quiet"
   | "quiet-wait"
   | "slice"
+  | "watchers"
+  | "window"
   | "in-flight";
 
 const STORES = ["memory", "redis"] as const;
@@ -195,6 +208,22 @@ async function main(): Promise<number> {
       slice: number("slice"),
     };
     path = save("v2", await protocolV2(settings));
+  } else if (values.fanout) {
+    const settings = {
+      store: choiceFlag("store", values.store, FANOUT_STORES),
+      watchers: number("watchers"),
+      seconds: load.seconds,
+      window: number("window"),
+      valueSize: load.valueSize,
+    };
+    const started = new Date().toISOString();
+    const result = await fanoutRun(settings);
+    printFanout(result, settings.window);
+    path = save("fanout", { ...result, started, settings });
+    if (result.missing > 0) {
+      console.log(`wrote ${path}`);
+      return 1;
+    }
   } else if (values.client) {
     const settings = {
       ...load,
