@@ -185,6 +185,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       inFlight++;
       ws.send(texts[m] as string);
     };
+    // Opening the gate fills the window again; a stopped connection is forgotten.
+    const forget = options.gate?.onOpen(() => {
+      while (running && inFlight < window) send();
+    });
     const stopped = () => {
       if (!open) return;
       forget?.();
@@ -217,9 +221,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // A connection whose gate is shut when the run ends has nothing in flight to wait for.
     idle.push(() => {
       if (inFlight === 0) stopped();
-    });
-    const forget = options.gate?.onOpen(() => {
-      while (running && inFlight < window) send();
     });
     ws.onclose = (event) => {
       if (running || inFlight > 0) fail(`connection closed: ${event.code} ${event.reason}`);

@@ -116,8 +116,8 @@ export async function interleaved(
       loads[1](gates[1], onMeasure, onMeasured),
     ]);
     const sample = (result: LoadResult, i: 0 | 1) => {
-      const open = meters[i].seconds;
-      return sampleOf(result, meters[i].stop(result.ops), i === 0, open);
+      const sending = meters[i].seconds;
+      return sampleOf(result, meters[i].stop(result.ops), i === 0, sending);
     };
     return [sample(a, 0), sample(b, 1)];
   } finally {

@@ -48,9 +48,10 @@ const ROUND = consoleTable<[ProtocolRow, Protocol, ProtocolSample]>([
 ]);
 
 /**
- * v2's throughput over v1's across the whole run: the sum of each version's
- * ops/s over equal sending times. It weighs every second alike, where a
- * median of per-round ratios drops most of them.
+ * v2's throughput over v1's across the whole run: the ratio of the mean
+ * ops/s over the rounds, each round sending as long in either version. It
+ * weighs every second alike, where a median of per-round ratios drops most of
+ * them.
  */
 export const pooledRatio = (row: ProtocolRow): number => {
   const v1 = meanOps(row.v1);

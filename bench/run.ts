@@ -163,6 +163,7 @@ async function main(): Promise<number> {
   const shapes = (fallback: string) =>
     items(values.shapes ?? fallback).map((s) => shapeFlag("shapes", s));
   let path: string;
+  let code = 0;
   if (values.soak !== undefined) {
     const [shape, ...more] = shapes("64x32");
     if (!shape || more.length > 0) throw new UsageError("--soak runs one shape");
@@ -220,10 +221,7 @@ async function main(): Promise<number> {
     const result = await fanoutRun(settings);
     printFanout(result, settings.window);
     path = save("fanout", { ...result, started, settings });
-    if (result.missing > 0) {
-      console.log(`wrote ${path}`);
-      return 1;
-    }
+    if (result.missing > 0) code = 1;
   } else if (values.client) {
     const settings = {
       ...load,
@@ -245,7 +243,7 @@ async function main(): Promise<number> {
     path = save("matrix", await matrix(settings));
   }
   console.log(`wrote ${path}`);
-  return 0;
+  return code;
 }
 
 if (import.meta.main) await runMain(USAGE, main);

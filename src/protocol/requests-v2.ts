@@ -37,34 +37,12 @@ const scanner = new Scanner("");
 export function parseRequest(text: string): Request {
   const sc = scanner.reset(text);
   try {
-    // Anything the common shape's path does not take is read again from the start.
-    return commonRequest(sc) ?? parseMembers(sc.reset(text));
+    return parseMembers(sc);
   } catch (error) {
     if (error instanceof JsonSyntaxError)
       return failed(undefined, Status.JsonInvalid, error.message);
     throw error;
   }
-}
-
-/**
- * `{"id":<integer>,"<command>":<body>}`, the shape clients send, read
- * straight through like a version 1 message; undefined for any other
- * request. What it reads before giving up is valid JSON, so a syntax error it
- * meets is the one the general path would report.
- */
-function commonRequest(sc: Scanner): Request | undefined {
-  if (sc.peek() !== OPEN_BRACE) return undefined;
-  sc.pos++;
-  const id = leadingId(sc);
-  if (id === undefined) return undefined;
-  const name = readName(sc, 2);
-  sc.colon();
-  // `id` again or `ttl` is no command name either: 10 here, and the general path reads it.
-  const command = parseNamedBody(sc, name, 2);
-  if (command.name === "KV_ERR" || command.name === "BODY_TYPE" || sc.more(CLOSE_BRACE))
-    return undefined;
-  expectEnd(sc);
-  return { ok: true, id, command };
 }
 
 function parseMembers(sc: Scanner): Request {
@@ -75,6 +53,7 @@ function parseMembers(sc: Scanner): Request {
     return failed(undefined, Status.JsonInvalid, "request is not a JSON object");
   }
   sc.pos++;
+  let id = leadingId(sc);
   sc.skipSpace();
   let idError = "";
   /** Members that are neither `id` nor `ttl`: the first one's body is parsed. */
@@ -83,7 +62,6 @@ function parseMembers(sc: Scanner): Request {
   let body: ReturnType<typeof parseNamedBody> | undefined;
   let ttls = 0;
   let ttlText = "";
-  let id: string | undefined;
   if (sc.peek() !== CLOSE_BRACE) {
     do {
       const member = memberName(sc);
@@ -154,9 +132,11 @@ function memberName(sc: Scanner): string {
 }
 
 /**
- * `"id":<integer>,"` right after the opening brace, read by one loop over its
- * digits rather than the general value scan; undefined for anything else (a
- * string id, spaces, a 16-digit id, which needs the range check).
+ * `"id":<integer>,"` right after the opening brace, the shape clients send,
+ * read by one loop over its digits rather than the general value scan and
+ * `validId`; undefined, with nothing read, for anything else (a string id,
+ * spaces, a 16-digit id, which needs the range check), which the member loop
+ * then reads as any other member.
  */
 function leadingId(sc: Scanner): string | undefined {
   const text = sc.text;
